@@ -1,0 +1,1 @@
+"""Viciousness detectors; installed as modelscan_vicious.detectors."""

@@ -1,0 +1,2 @@
+def scan_command() -> None:
+    """placeholder"""

@@ -1,0 +1,71 @@
+"""What the scanner needs from a suspect classifier, whatever its file format."""
+
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+from pathlib import Path
+
+import numpy as np
+
+from modelscan_vicious.scan.result import ModelInfo
+
+MAX_MODEL_BYTES = 1 << 30  # 1 GiB: far above any image classifier this tool targets
+PROBABILITY_TOLERANCE = 1e-3
+
+
+class SuspectModel(ABC):
+    """A loaded, untrusted classifier: a black box over (N, C, H, W) float32 model inputs."""
+
+    format: str = ""
+
+    def __init__(self, path: Path, input_shape: tuple[int, int, int], n_outputs: int, output_kind: str) -> None:
+        self.path = path
+        self.sha256 = file_sha256(path)
+        self.input_shape = input_shape
+        self.n_outputs = n_outputs
+        self.output_kind = output_kind
+
+    @abstractmethod
+    def predict(self, inputs: np.ndarray, batch_size: int = 256) -> np.ndarray:
+        """Outputs (N, n_outputs) float32 for model-space inputs (N, C, H, W)."""
+
+    @abstractmethod
+    def trainable_copy(self):
+        """A fresh torch.nn.Module with the same weights; raises ModelNotTrainableError if impossible."""
+
+    @property
+    def trainable(self) -> bool:
+        return True
+
+    def info(self) -> ModelInfo:
+        return ModelInfo(
+            path=str(self.path),
+            sha256=self.sha256,
+            format=self.format,
+            input_shape=self.input_shape,
+            n_outputs=self.n_outputs,
+            output_kind=self.output_kind,
+            trainable=self.trainable,
+        )
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def classify_outputs(outputs: np.ndarray) -> str:
+    """'probabilities' when every row is non-negative and sums to 1 (softmax release), else 'logits'."""
+    rows_sum_to_one = np.abs(outputs.sum(axis=1) - 1.0) < PROBABILITY_TOLERANCE
+    if outputs.min() >= 0 and rows_sum_to_one.all():
+        return "probabilities"
+    return "logits"
+
+
+def probe_inputs(input_shape: tuple[int, int, int], n: int = 16) -> np.ndarray:
+    """Seeded random inputs used to check a freshly loaded model runs and to classify its outputs."""
+    return np.random.default_rng(0).random((n, *input_shape), dtype=np.float32)

@@ -1,0 +1,127 @@
+"""Suspect models stored as ONNX: parsed as protobuf (never unpickled), run with onnxruntime."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from modelscan_vicious.errors import InputShapeError, ModelLoadError
+from modelscan_vicious.loading.base import SuspectModel, classify_outputs, probe_inputs
+
+STANDARD_DOMAINS = {"", "ai.onnx", "ai.onnx.ml"}
+
+
+class OnnxSuspectModel(SuspectModel):
+    format = "onnx"
+
+    def __init__(self, path: Path, *, input_shape: tuple[int, int, int] | None, device: str) -> None:
+        self._path = path
+        self._proto = _parse(path)
+        _refuse_unsafe(path, self._proto)
+        self._session = _session(path, self._proto, device)
+        graph_input = self._session.get_inputs()[0]
+        self._input_name = graph_input.name
+        self._input_rank = len(graph_input.shape)
+        self._fixed_batch = graph_input.shape[0] if isinstance(graph_input.shape[0], int) else None
+        shape = _input_shape(path, graph_input.shape, input_shape)
+        outputs = self._run(probe_inputs(shape), shape, path)
+        super().__init__(path, shape, int(outputs.shape[1]), classify_outputs(outputs))
+
+    def _run(self, inputs: np.ndarray, shape: tuple[int, int, int], path: Path) -> np.ndarray:
+        try:
+            return self.predict_raw(inputs)
+        except Exception as err:  # onnxruntime raises its own untyped errors
+            raise InputShapeError(f"{path}: the model rejects inputs of shape {shape} ({_first_line(err)})") from err
+
+    def predict_raw(self, inputs: np.ndarray) -> np.ndarray:
+        feed = inputs.reshape(len(inputs), -1) if self._input_rank == 2 else inputs
+        out = self._session.run(None, {self._input_name: np.ascontiguousarray(feed, dtype=np.float32)})[0]
+        if out.ndim != 2:
+            raise ModelLoadError(f"{self._path}: expected (N, classes) outputs, got shape {out.shape}")
+        return out.astype(np.float32)
+
+    def predict(self, inputs: np.ndarray, batch_size: int = 256) -> np.ndarray:
+        step = self._fixed_batch or batch_size
+        return np.concatenate([self.predict_raw(inputs[i : i + step]) for i in range(0, len(inputs), step)])
+
+    def trainable_copy(self):
+        from modelscan_vicious.loading.onnx_to_torch import onnx_to_torch
+
+        module = onnx_to_torch(self._proto)
+        if self._input_rank == 2:
+            import torch
+
+            return torch.nn.Sequential(torch.nn.Flatten(), module)
+        return module
+
+
+def _parse(path: Path):
+    import onnx
+    from google.protobuf.message import DecodeError
+
+    try:
+        return onnx.load(str(path), load_external_data=False)
+    except (DecodeError, ValueError, OSError, RuntimeError) as err:
+        raise ModelLoadError(f"{path}: not a valid ONNX file ({_first_line(err)})") from err
+
+
+def _refuse_unsafe(path: Path, proto) -> None:
+    import onnx
+
+    for tensor in proto.graph.initializer:
+        if tensor.data_location == onnx.TensorProto.EXTERNAL:
+            raise ModelLoadError(f"{path}: refusing ONNX with external data files (tensor {tensor.name!r})")
+    custom = sorted({n.domain for n in proto.graph.node if n.domain not in STANDARD_DOMAINS})
+    if custom or proto.functions:
+        what = ", ".join(custom) if custom else "model-local functions"
+        raise ModelLoadError(f"{path}: refusing ONNX with custom operators ({what})")
+    try:
+        onnx.checker.check_model(proto)
+    except onnx.checker.ValidationError as err:
+        raise ModelLoadError(f"{path}: invalid ONNX graph ({_first_line(err)})") from err
+    if len(proto.graph.input) - len(proto.graph.initializer) > 1 and _n_real_inputs(proto) != 1:
+        raise ModelLoadError(f"{path}: expected a classifier with one image input, found {_n_real_inputs(proto)}")
+
+
+def _n_real_inputs(proto) -> int:
+    initializers = {t.name for t in proto.graph.initializer}
+    return sum(1 for i in proto.graph.input if i.name not in initializers)
+
+
+def _session(path: Path, proto, device: str):
+    import onnxruntime as ort
+
+    ort.set_default_logger_severity(3)  # keep CUDA provider warnings out of the user's terminal
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    options.intra_op_num_threads = 0
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    providers = ["CPUExecutionProvider"]
+    if device == "cuda":
+        providers.insert(0, "CUDAExecutionProvider")
+    try:
+        return ort.InferenceSession(proto.SerializeToString(), sess_options=options, providers=providers)
+    except Exception as err:
+        raise ModelLoadError(f"{path}: onnxruntime cannot load the model ({_first_line(err)})") from err
+
+
+def _input_shape(path: Path, declared: list, given: tuple[int, int, int] | None) -> tuple[int, int, int]:
+    dims = [d if isinstance(d, int) else None for d in declared[1:]]
+    if len(declared) == 4 and all(dims):
+        shape = tuple(dims)
+        if given is not None and tuple(given) != shape:
+            raise InputShapeError(f"{path}: --input-shape {given} differs from the model's declared {shape}")
+        return shape  # type: ignore[return-value]
+    if given is not None:
+        return given
+    if len(declared) == 2 and dims[0]:
+        side = int(round(np.sqrt(dims[0])))
+        if side * side == dims[0]:
+            return (1, side, side)
+    raise InputShapeError(f"{path}: input shape {declared} is not (N, C, H, W); pass --input-shape C,H,W")
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return text[0][:300] if text else type(err).__name__

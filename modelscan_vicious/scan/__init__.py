@@ -1,0 +1,1 @@
+"""The scan pipeline: load model -> load data -> detectors and attacks -> verdict."""

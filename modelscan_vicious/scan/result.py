@@ -1,0 +1,134 @@
+"""Typed results of one scan. Reports read only these, never the pipeline's internals."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+SCHEMA_VERSION = "1.0.0"
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    path: str
+    sha256: str
+    format: str  # "onnx" | "torchscript"
+    input_shape: tuple[int, int, int]  # (C, H, W)
+    n_outputs: int
+    output_kind: str  # "logits" | "probabilities"
+    trainable: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["input_shape"] = list(self.input_shape)
+        return d
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One statistic on the suspect, next to the same statistic on honest references."""
+
+    name: str
+    suspect_value: float
+    reference_values: list[float]
+    description: str
+    z_score: float | None = None  # (suspect - mean(ref)) / robust spread; None if undefined
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ViciousnessResult:
+    probability: float | None  # None when the detector could not run
+    interval: tuple[float, float] | None  # bootstrap interval over reference seeds
+    evidence: list[Evidence]
+    mode: str  # "white-box" (trainable copy) | "black-box"
+    calibration: str  # provenance of the calibration model
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "probability": self.probability,
+            "interval": list(self.interval) if self.interval is not None else None,
+            "evidence": [e.to_dict() for e in self.evidence],
+            "mode": self.mode,
+            "calibration": self.calibration,
+            "notes": list(self.notes),
+        }
+
+
+@dataclass(frozen=True)
+class ReconstructionResult:
+    R: float
+    psnr: float
+    ssim: float
+    n_eval: int
+    covariance_estimator: str
+    n_covariance_samples: int
+    attacker_data: str  # e.g. "auxiliary (2000 inputs from mnist.npz)" or "labelled set, augmented"
+    lower_bound: bool
+    release: str  # "logits" | "softmax" | "top-K" | "label"
+    attack: str  # name of the attack that produced the numbers
+    per_sample_risk: list[float]
+    reference_R: list[float]  # same attack against honest reference copies
+    reference_ssim: list[float]
+    # Pixel data for the HTML grid, in [0, 1], shape (n, C, H, W); not written to JSON.
+    example_originals: np.ndarray | None = field(default=None, repr=False, compare=False)
+    example_reconstructions: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {k: v for k, v in asdict(self).items() if not k.startswith("example_")}
+        return d
+
+
+@dataclass(frozen=True)
+class PluginOutcome:
+    name: str
+    kind: str  # "detector" | "attack"
+    status: str  # "ok" | "skipped" | "failed"
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    status: str  # "passed" | "failed" | "error"
+    exit_code: int
+    reasons: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    model: ModelInfo | None  # None when the model could not be loaded
+    model_path: str
+    viciousness: ViciousnessResult | None
+    reconstruction: ReconstructionResult | None
+    verdict: Verdict
+    settings: dict[str, Any]
+    environment: dict[str, Any]  # tool/library versions, python, platform, device
+    timings: dict[str, float]  # seconds per stage
+    plugins: list[PluginOutcome] = field(default_factory=list)
+    tool_version: str = ""
+    schema_version: str = SCHEMA_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": self.schema_version,
+            "tool_version": self.tool_version,
+            "model": self.model.to_dict() if self.model else {"path": self.model_path},
+            "viciousness": self.viciousness.to_dict() if self.viciousness else None,
+            "reconstruction": self.reconstruction.to_dict() if self.reconstruction else None,
+            "verdict": self.verdict.to_dict(),
+            "settings": dict(self.settings),
+            "environment": dict(self.environment),
+            "timings": dict(self.timings),
+            "plugins": [p.to_dict() for p in self.plugins],
+        }

@@ -1,0 +1,1 @@
+"""Classifier architectures and the make-fixture pipeline (train, export, manifest)."""

@@ -1,0 +1,29 @@
+"""The fixture manifest: one JSON list of entries describing every exported fixture."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from modelscan_vicious.errors import DataLoadError
+from modelscan_vicious.reports.atomic import write_atomic
+
+
+def read_manifest(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    try:
+        entries = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise DataLoadError(f"{path}: manifest is not valid JSON ({err.msg}, line {err.lineno})") from err
+    if not isinstance(entries, list):
+        raise DataLoadError(f"{path}: manifest must be a JSON list of fixture entries")
+    return entries
+
+
+def upsert_entry(path: Path, entry: dict[str, Any]) -> None:
+    """Add `entry`, replacing an older entry for the same file, and rewrite the manifest atomically."""
+    entries = [e for e in read_manifest(path) if e.get("file") != entry["file"]]
+    entries.append(entry)
+    write_atomic(path, json.dumps(entries, indent=2, sort_keys=True) + "\n")
