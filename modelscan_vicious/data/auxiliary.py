@@ -36,7 +36,10 @@ def _cap(array: np.ndarray, limit: int | None) -> np.ndarray:
 def _load_npz(path: Path, limit: int | None) -> np.ndarray:
     try:
         # allow_pickle=False: an .npz with object arrays is refused rather than unpickled.
-        with np.load(path, allow_pickle=False) as archive:
+        archive = np.load(path, allow_pickle=False)
+        if not isinstance(archive, np.lib.npyio.NpzFile):  # a bare .npy array under an .npz name
+            raise DataLoadError(f"{path}: not an .npz archive; save the images with np.savez(path, x=images)")
+        with archive:
             if "x" not in archive.files:
                 raise DataLoadError(f"{path}: the .npz has no array 'x' (found: {', '.join(archive.files) or 'none'})")
             return _cap(archive["x"], limit)

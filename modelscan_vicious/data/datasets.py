@@ -67,12 +67,17 @@ def _from_npz(path: Path) -> Dataset:
     from modelscan_vicious.data.images import array_to_images
 
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        archive = np.load(path, allow_pickle=False)
+        if not isinstance(archive, np.lib.npyio.NpzFile):  # a bare .npy array under an .npz name
+            raise DataLoadError(f"{path}: not an .npz archive; save with np.savez(path, x=images, y=labels)")
+        with archive:
             x, y = archive["x"], archive["y"]
     except KeyError as err:
         raise DataLoadError(f"{path}: a training .npz needs arrays 'x' and 'y' ({err} missing)") from err
     except (OSError, ValueError) as err:
         raise DataLoadError(f"{path}: unreadable .npz ({err})") from err
+    if len(x) != len(y):
+        raise DataLoadError(f"{path}: {len(x)} images in 'x' but {len(y)} labels in 'y'")
     shape = x.shape[1:] if x.ndim == 4 else (1, *x.shape[1:])
     images = array_to_images(x, shape, str(path))
     return Dataset(path.stem, images, y.astype(np.int64), int(y.max()) + 1)
@@ -80,6 +85,8 @@ def _from_npz(path: Path) -> Dataset:
 
 def _from_idx(path: Path) -> Dataset:
     labels_path = path.with_name(path.name.replace("images-idx3", "labels-idx1"))
+    if labels_path == path:  # without 'images-idx3' in the name the images would be read as their own labels
+        raise DataLoadError(f"{path}: an IDX images file must be named *images-idx3* (labels: *labels-idx1*)")
     if not labels_path.is_file():
         raise DataLoadError(f"{path}: labels file {labels_path.name} not found beside the images")
     images = read_idx(path).astype(np.float32)[:, None] / 255.0

@@ -48,7 +48,7 @@ def load_labelled_csv(
     labels = np.array([_parse_label(path, line, row[label_col], n_classes) for line, row in rows], dtype=np.int64)
     if layout.kind == "paths":
         path_col = header.index("path")
-        images = np.stack([read_image(_safe_join(path, line, row[path_col]), input_shape) for line, row in rows])
+        images = np.stack([_read_row_image(path, line, row[path_col], input_shape) for line, row in rows])
     else:
         images = _pixels(path, header, rows, input_shape, pixel_range)
     return LabelledSet(images=images.astype(np.float32), labels=labels, source=str(path))
@@ -100,7 +100,9 @@ def _parse_label(path: Path, line: int, cell: str, n_classes: int) -> int:
         value = float(cell)
     except ValueError:
         raise DataLoadError(f"{path}, line {line}: label {cell!r} is not a number") from None
-    if not value.is_integer() or not 0 <= value < n_classes:
+    if not value.is_integer():
+        raise DataLoadError(f"{path}, line {line}: label {cell!r} is not a whole-number class index")
+    if not 0 <= value < n_classes:
         raise DataLoadError(f"{path}, line {line}: label {cell!r} is outside the model's {n_classes} outputs")
     return int(value)
 
@@ -140,6 +142,15 @@ def _is_number(cell: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _read_row_image(csv_path: Path, line: int, relative: str, input_shape: tuple[int, int, int]) -> np.ndarray:
+    """One `path` cell -> (C, H, W) image; errors name the CSV line as well as the image."""
+    image_path = _safe_join(csv_path, line, relative)
+    try:
+        return read_image(image_path, input_shape)
+    except DataLoadError as err:
+        raise DataLoadError(f"{csv_path}, line {line}: {err}") from err
 
 
 def _safe_join(csv_path: Path, line: int, relative: str) -> Path:

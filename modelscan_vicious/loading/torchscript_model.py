@@ -25,6 +25,7 @@ class TorchScriptSuspectModel(SuspectModel):
         n_pixels: int | None,
         device: str,
     ) -> None:
+        self._path = path  # for error messages raised before SuspectModel.__init__ sets self.path
         self._bytes = path.read_bytes()
         _require_torchscript_archive(path, self._bytes)
         self._device = device
@@ -48,11 +49,8 @@ class TorchScriptSuspectModel(SuspectModel):
         try:
             module = torch.jit.load(io.BytesIO(self._bytes), map_location="cpu")
         except Exception as err:
-            raise ModelLoadError(f"{self._path_hint()}: cannot load TorchScript ({type(err).__name__})") from err
+            raise ModelLoadError(f"{self._path}: cannot load TorchScript ({type(err).__name__})") from err
         return module.eval()
-
-    def _path_hint(self) -> str:
-        return str(getattr(self, "path", "model"))
 
     def predict(self, inputs: np.ndarray, batch_size: int = 256) -> np.ndarray:
         import torch

@@ -36,7 +36,9 @@ __all__ = [
 ]
 
 
-def write_reports(result: ScanResult, output_dir: Path, formats: Sequence[str]) -> list[Path]:
+def write_reports(
+    result: ScanResult, output_dir: Path, formats: Sequence[str], *, stem: str | None = None
+) -> list[Path]:
     """Write ``<model-stem>.json`` / ``<model-stem>.html`` into ``output_dir`` (created if
     needed) and return the paths written. "sarif" is accepted and skipped here: the caller
     writes one SARIF file for all models with `write_sarif`."""
@@ -47,7 +49,7 @@ def write_reports(result: ScanResult, output_dir: Path, formats: Sequence[str]) 
         )
     output_dir = Path(output_dir)
     _make_directory(output_dir)
-    stem = report_stem(result.model_path)
+    stem = stem or report_stem(result.model_path)
     written: list[Path] = []
     for fmt in dict.fromkeys(formats):  # keep the caller's order, drop repeats
         renderer = PER_MODEL_RENDERERS.get(fmt)

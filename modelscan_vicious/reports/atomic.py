@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from pathlib import Path
 
 from modelscan_vicious.errors import ReportError
@@ -19,7 +19,7 @@ def write_atomic(path: Path, data: bytes | str) -> None:
     payload = data.encode("utf-8") if isinstance(data, str) else bytes(data)
     tmp_name: str | None = None
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp_name = _create_temp(path)
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
             handle.flush()
@@ -36,6 +36,19 @@ def write_atomic(path: Path, data: bytes | str) -> None:
                 os.unlink(tmp_name)
             except OSError:
                 pass
+
+
+def _create_temp(path: Path) -> tuple[int, str]:
+    """Open a fresh hidden file next to ``path``. Unlike ``tempfile.mkstemp`` (always 0600)
+    it is created with mode 0666 less the umask, so the report gets ordinary permissions."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        name = str(path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            return os.open(name, flags, 0o666), name
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name next to {path}")
 
 
 def _fsync_directory(directory: Path) -> None:

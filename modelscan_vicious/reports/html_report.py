@@ -23,6 +23,14 @@ HEADLINES = {
     "passed": "No sign of vicious training found",
 }
 
+EXPLANATIONS = {
+    "failed": "A server receiving this model's outputs can rebuild the private inputs "
+    "users send it. The figures below show how well.",
+    "passed": "The checks below found nothing distinguishing this model from honestly "
+    "trained ones. This is evidence, not proof: it covers only the checks that ran.",
+    "error": "No conclusion could be drawn. Do not treat this model as checked.",
+}
+
 
 def render_html(result: ScanResult) -> str:
     """Render one scan result as a single HTML file with inline CSS and embedded images."""
@@ -36,6 +44,7 @@ def render_html(result: ScanResult) -> str:
         lstrip_blocks=True,
     )
     env.filters["num"] = format_number
+    env.filters["span"] = format_span
     return env.get_template(TEMPLATE_NAME).render(**build_context(result))
 
 
@@ -66,31 +75,24 @@ def verdict_view(result: ScanResult) -> dict[str, Any]:
     reasons = list(result.verdict.reasons)
     if status in HEADLINES:
         headline = HEADLINES[status]
+    elif reasons:  # the first reason becomes the headline, so it is not repeated below
+        headline, reasons = "Scan error: " + reasons[0], reasons[1:]
     else:
-        headline = "Scan error: " + (reasons[0] if reasons else "the scan could not finish")
-    explanations = {
-        "failed": "A server receiving this model's outputs can rebuild the private inputs "
-        "users send it. The figures below show how well.",
-        "passed": "The checks below found nothing distinguishing this model from honestly "
-        "trained ones. This is evidence, not proof: it covers only the checks that ran.",
-        "error": "No conclusion could be drawn. Do not treat this model as checked.",
-    }
-    figures_ = []
+        headline = "Scan error: the scan could not finish"
+    key_figures = []
     vic = result.viciousness
     if vic is not None and vic.probability is not None:
-        figures_.append(("Probability of vicious training", probability_text(vic)))
+        key_figures.append(("Probability of vicious training", probability_text(vic)))
     rec = result.reconstruction
     if rec is not None:
-        figures_.append(("Reconstruction risk", risk_sentence(rec)))
-    skipped = sum(1 for p in result.plugins if p.status != "ok")
+        key_figures.append(("Reconstruction risk", risk_sentence(rec)))
     return {
         "status": status,
         "headline": headline,
-        "explanation": explanations.get(status, explanations["error"]),
-        "figures": figures_,
+        "explanation": EXPLANATIONS.get(status, EXPLANATIONS["error"]),
+        "figures": key_figures,
         "reasons": reasons,
         "exit_code": result.verdict.exit_code,
-        "skipped_checks": skipped,
     }
 
 
@@ -115,8 +117,7 @@ def risk_sentence(rec: ReconstructionResult) -> str:
         text = f"R = {format_number(r)}: reconstructions are no better than guessing the average input"
     reference = summarize(rec.reference_R)
     if reference is not None:
-        text += (f"; honest reference copies reach R {format_number(reference['min'])}–"
-                 f"{format_number(reference['max'])}")
+        text += f"; honest reference copies reach R {format_span(reference)}"
     return text + " (R = 1 means no better than guessing the mean)"
 
 
@@ -183,6 +184,14 @@ def flatten(mapping: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
         else:
             rows.append((name, json.dumps(value, default=str, sort_keys=True)))
     return rows
+
+
+def format_span(summary: dict[str, float] | None) -> str:
+    """ "min–max" of a `summarize` result, or the single value when they coincide."""
+    if summary is None:
+        return "—"
+    low, high = format_number(summary["min"]), format_number(summary["max"])
+    return low if low == high else f"{low}–{high}"
 
 
 def format_number(value: Any, digits: int = 3) -> str:

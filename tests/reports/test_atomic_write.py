@@ -60,3 +60,12 @@ def test_report_error_exit_code(tmp_path):
     with pytest.raises(ReportError) as info:
         write_atomic(tmp_path / "missing" / "report.json", "{}")
     assert info.value.exit_code == 2
+
+
+def test_new_file_gets_ordinary_permissions(tmp_path):
+    umask = os.umask(0o022)
+    try:
+        write_atomic(tmp_path / "report.json", "{}")
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "report.json").stat().st_mode & 0o777 == 0o644

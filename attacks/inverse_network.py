@@ -1,0 +1,78 @@
+"""Black-box surrogate inverse network (He et al. 2019; Yang et al. 2019).
+
+Query the model on the attacker's inputs, then train a decoder from released outputs back to the
+inputs with the server's own reconstruction loss. Only outputs are used: any model qualifies.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from modelscan_vicious.attacks.base import Attack, AttackData, AttackOutcome, FeatureOracle, register_attack
+from modelscan_vicious.attacks.decoders import OutputDecoder
+from modelscan_vicious.metrics import fit_covariance, per_sample_risk, psnr, ssim
+from modelscan_vicious.metrics.image_quality import ssim_loss_fn
+
+HUBER_WEIGHT = 5.0  # the paper's gamma: the attacker uses the server's loss
+
+
+class InverseNetworkAttack(Attack):
+    name = "inverse-network"
+    needs_trainable = False
+
+    def __init__(self, *, epochs: int = 40, batch_size: int = 64, lr: float = 1e-3, device: str = "cpu") -> None:
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.device = device
+
+    def run(self, oracle: FeatureOracle, data: AttackData, *, seed: int) -> AttackOutcome:
+        train_features, eval_features = oracle(data.train), oracle(data.eval)
+        mean, std = train_features.mean(0), train_features.std(0) + 1e-6
+        decoder = self._fit((train_features - mean) / std, data.train, seed)
+        with torch.no_grad():
+            inputs = torch.from_numpy(((eval_features - mean) / std).astype(np.float32)).to(self.device)
+            reconstructions = decoder(inputs).cpu().numpy()
+        covariance = fit_covariance(data.covariance_samples.reshape(len(data.covariance_samples), -1))
+        risks = per_sample_risk(data.eval, reconstructions, covariance)
+        return AttackOutcome(
+            reconstructions=reconstructions,
+            R=float(risks.mean()),
+            psnr=psnr(data.eval, reconstructions),
+            ssim=ssim(data.eval, reconstructions),
+            per_sample_risk=risks,
+            prototype_ssim=_prototype_ssim(train_features, data.train, eval_features, data.eval),
+        )
+
+    def _fit(self, features: np.ndarray, images: np.ndarray, seed: int) -> OutputDecoder:
+        torch.manual_seed(seed)
+        generator = torch.Generator().manual_seed(seed)
+        decoder = OutputDecoder(features.shape[1], tuple(images.shape[1:])).to(self.device)
+        optimizer = torch.optim.Adam(decoder.parameters(), lr=self.lr)
+        one_minus_ssim = ssim_loss_fn(images.shape[2], images.shape[3])
+        x_all = torch.from_numpy(images.astype(np.float32)).to(self.device)
+        v_all = torch.from_numpy(features.astype(np.float32)).to(self.device)
+        decoder.train()
+        for _ in range(self.epochs):
+            for index in torch.randperm(len(x_all), generator=generator).split(self.batch_size):
+                x_hat = decoder(v_all[index])
+                x = x_all[index]
+                loss = one_minus_ssim(x_hat, x) + HUBER_WEIGHT * F.huber_loss(x_hat, x, delta=1.0)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+        return decoder.eval()
+
+
+def _prototype_ssim(train_features, train_images, eval_features, eval_images) -> float:
+    """SSIM of the mean training image of each input's predicted class: the label's worth of leakage."""
+    train_classes, eval_classes = train_features.argmax(1), eval_features.argmax(1)
+    overall = train_images.mean(0)
+    prototypes = {c: train_images[train_classes == c].mean(0) for c in np.unique(train_classes)}
+    guesses = np.stack([prototypes.get(c, overall) for c in eval_classes])
+    return ssim(eval_images, guesses)
+
+
+register_attack(InverseNetworkAttack.name, InverseNetworkAttack)

@@ -1,0 +1,75 @@
+"""Turning evidence z-scores into a probability: a logistic model fitted on honest and vicious fixtures.
+
+The fitted coefficients ship as `modelscan_vicious/calibration.json` (plain numbers and provenance,
+no pickle); `benchmarks/calibrate.py` refits them. Applying it needs only numpy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from modelscan_vicious.errors import DetectorError
+
+Z_CLIP = 10.0  # z-scores beyond this carry no extra information and would dominate the fit
+
+
+@dataclass(frozen=True)
+class CalibrationModel:
+    mode: str
+    features: tuple[str, ...]
+    coef: np.ndarray
+    intercept: float
+    provenance: dict
+
+    def probability(self, z_scores: dict[str, float]) -> float:
+        x = np.array([np.clip(z_scores[name], -Z_CLIP, Z_CLIP) for name in self.features])
+        return float(1.0 / (1.0 + np.exp(-(x @ self.coef + self.intercept))))
+
+    def describe(self) -> str:
+        p = self.provenance
+        return (
+            f"logistic calibration ({self.mode}) fitted on {p.get('n_models', '?')} fixtures "
+            f"({p.get('n_honest', '?')} honest, {p.get('n_vicious', '?')} vicious) from {p.get('dataset', '?')}, "
+            f"{p.get('created', '?')}"
+        )
+
+
+CALIBRATION_ENV = "MODELSCAN_VICIOUS_CALIBRATION"  # benchmarks point this at a refit under test
+
+
+def calibration_path() -> Path:
+    override = os.environ.get(CALIBRATION_ENV)
+    if override:
+        return Path(override)
+    return Path(str(resources.files("modelscan_vicious").joinpath("calibration.json")))
+
+
+def load_calibration(mode: str, path: Path | None = None) -> CalibrationModel:
+    path = path or calibration_path()
+    try:
+        document = json.loads(path.read_text())
+        entry = document["modes"][mode]
+        return CalibrationModel(
+            mode=mode,
+            features=tuple(entry["features"]),
+            coef=np.asarray(entry["coef"], dtype=np.float64),
+            intercept=float(entry["intercept"]),
+            provenance=dict(document.get("provenance", {})),
+        )
+    except (OSError, KeyError, ValueError, TypeError) as err:
+        raise DetectorError(f"calibration file {path} is missing or has no '{mode}' model ({err})") from err
+
+
+def fit_calibration(rows: list[dict[str, float]], labels: list[int], features: tuple[str, ...]) -> dict:
+    """Fit one mode's logistic model; returns the JSON-ready entry."""
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.array([[np.clip(r[f], -Z_CLIP, Z_CLIP) for f in features] for r in rows])
+    model = LogisticRegression(C=0.5, class_weight="balanced", max_iter=1000).fit(x, np.asarray(labels))
+    return {"features": list(features), "coef": model.coef_[0].tolist(), "intercept": float(model.intercept_[0])}

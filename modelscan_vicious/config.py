@@ -1,0 +1,113 @@
+"""Scan settings: one frozen dataclass built once from defaults and CLI flags, then only read."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from modelscan_vicious.data.scaling import InputScaling
+from modelscan_vicious.errors import UsageError
+
+# Default gates, chosen from the measurements in docs/benchmarks.md (see README "Thresholds").
+DEFAULT_FAIL_ON_PROBABILITY = 0.5
+DEFAULT_FAIL_ON_RISK = 1.25
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How much work each stage may do; `fast` is for CI, `thorough` for a release decision."""
+
+    name: str
+    n_references: int  # honest reference copies (seeds)
+    reference_epochs: int  # epochs to train each reference from scratch
+    finetune_steps: int  # honest fine-tuning steps for the drift evidence
+    attack_epochs: int  # epochs of the surrogate inverse network
+    max_aux: int  # auxiliary inputs used at most
+    n_bootstrap: int  # bootstrap resamples for the probability interval
+
+
+BUDGETS = {
+    "fast": Budget("fast", n_references=3, reference_epochs=20, finetune_steps=30, attack_epochs=40, max_aux=2000, n_bootstrap=200),
+    "standard": Budget("standard", n_references=4, reference_epochs=30, finetune_steps=50, attack_epochs=80, max_aux=5000, n_bootstrap=500),
+    "thorough": Budget("thorough", n_references=6, reference_epochs=40, finetune_steps=80, attack_epochs=200, max_aux=20000, n_bootstrap=1000),
+}  # fmt: skip
+
+RELEASE_CHOICES = ("logits", "softmax", "label")  # plus "top-K" for K >= 1
+DEVICES = ("auto", "cpu", "cuda")
+FORMATS = ("json", "html", "sarif")
+
+
+@dataclass(frozen=True)
+class ScanConfig:
+    labels: Path
+    aux: Path | None = None
+    release: str = "logits"
+    output_dir: Path = Path("modelscan-report")
+    formats: tuple[str, ...] = ("json", "html")
+    fail_on_probability: float = DEFAULT_FAIL_ON_PROBABILITY
+    fail_on_risk: float = DEFAULT_FAIL_ON_RISK
+    seed: int = 0
+    device: str = "cpu"  # resolved: "cpu" or "cuda"
+    budget: Budget = field(default_factory=lambda: BUDGETS["fast"])
+    input_shape: tuple[int, int, int] | None = None
+    scaling: InputScaling = field(default_factory=InputScaling)
+    pixel_range: str = "auto"
+    quiet: bool = False
+
+    def __post_init__(self) -> None:
+        parse_release(self.release)
+        if not 0.0 <= self.fail_on_probability <= 1.0:
+            raise UsageError(f"--fail-on-probability must be in [0, 1], got {self.fail_on_probability}")
+        if self.fail_on_risk <= 0:
+            raise UsageError(f"--fail-on-risk must be positive, got {self.fail_on_risk}")
+        unknown = [f for f in self.formats if f not in FORMATS]
+        if unknown or not self.formats:
+            raise UsageError(f"--format takes a comma list of {', '.join(FORMATS)}, got {','.join(self.formats)!r}")
+        if self.pixel_range not in ("auto", "0-1", "0-255"):
+            raise UsageError(f"--pixel-range must be auto, 0-1 or 0-255, got {self.pixel_range!r}")
+
+    def settings_dict(self) -> dict:
+        return {
+            "seed": self.seed,
+            "device": self.device,
+            "budget": asdict(self.budget),
+            "release": self.release,
+            "thresholds": {"fail_on_probability": self.fail_on_probability, "fail_on_risk": self.fail_on_risk},
+            "labels": str(self.labels),
+            "aux": str(self.aux) if self.aux else None,
+            "input_shape": list(self.input_shape) if self.input_shape else None,
+            "scaling": self.scaling.to_dict(),
+            "pixel_range": self.pixel_range,
+        }
+
+
+def parse_release(release: str) -> tuple[str, int | None]:
+    """'logits' | 'softmax' | 'label' | 'top-K' -> (kind, K)."""
+    if release in RELEASE_CHOICES:
+        return release, None
+    if release.startswith("top-") and release[4:].isdigit() and int(release[4:]) >= 1:
+        return "top-k", int(release[4:])
+    raise UsageError(f"--release must be logits, softmax, label or top-K (e.g. top-3), got {release!r}")
+
+
+def parse_input_shape(text: str | None) -> tuple[int, int, int] | None:
+    if text is None:
+        return None
+    parts = text.replace("x", ",").split(",")
+    if len(parts) != 3 or not all(p.strip().isdigit() and int(p) > 0 for p in parts):
+        raise UsageError(f"--input-shape must be C,H,W with positive integers, got {text!r}")
+    return tuple(int(p) for p in parts)  # type: ignore[return-value]
+
+
+def resolve_device(device: str) -> str:
+    if device not in DEVICES:
+        raise UsageError(f"--device must be one of {', '.join(DEVICES)}, got {device!r}")
+    if device == "cpu":
+        return "cpu"
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    if device == "cuda":
+        raise UsageError("--device cuda was requested but no CUDA device is available")
+    return "cpu"

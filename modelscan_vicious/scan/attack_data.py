@@ -1,0 +1,55 @@
+"""Carving the attacker's data out of what the user gave: auxiliary inputs, or the labelled set."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from modelscan_vicious.attacks.base import AttackData
+
+EVAL_FRACTION = 0.2
+MAX_EVAL = 500
+MIN_EVAL = 20
+AUGMENT_COPIES = 8
+
+
+@dataclass(frozen=True)
+class PreparedData:
+    attack: AttackData
+    reference_images: np.ndarray  # inputs the honest references train on
+    probe_images: np.ndarray  # inputs on which outputs are compared (never trained on by references)
+
+
+def prepare_attack_data(
+    labelled: np.ndarray, aux: np.ndarray | None, aux_name: str | None, *, max_aux: int, seed: int
+) -> PreparedData:
+    """Shuffle with the seed, hold out evaluation inputs, and say what the attacker had."""
+    rng = np.random.default_rng(seed)
+    if aux is not None:
+        pool = aux[rng.permutation(len(aux))[:max_aux]]
+        n_eval = int(np.clip(EVAL_FRACTION * len(pool), MIN_EVAL, MAX_EVAL))
+        train, held_out = pool[n_eval:], pool[:n_eval]
+        description = f"auxiliary inputs ({len(train)} from {aux_name}), same source as the evaluation inputs"
+        lower_bound = False
+    else:
+        order = rng.permutation(len(labelled))
+        n_eval = int(np.clip(EVAL_FRACTION * len(labelled), min(MIN_EVAL, len(labelled) // 2), MAX_EVAL))
+        held_out, base = labelled[order[:n_eval]], labelled[order[n_eval:]]
+        train = augment(base, AUGMENT_COPIES, rng)
+        description = f"labelled set only ({len(base)} inputs, augmented x{AUGMENT_COPIES}); a real server has more"
+        lower_bound = True
+    attack = AttackData(train=train, eval=held_out, covariance_samples=train, description=description,
+                        lower_bound=lower_bound)  # fmt: skip
+    return PreparedData(attack=attack, reference_images=train, probe_images=held_out)
+
+
+def augment(images: np.ndarray, copies: int, rng: np.random.Generator) -> np.ndarray:
+    """Small shifts and pixel noise: cheap, label-preserving variety for a tiny attacker set."""
+    out = [images]
+    for _ in range(copies - 1):
+        dy, dx = rng.integers(-1, 2, size=2)
+        shifted = np.roll(images, (int(dy), int(dx)), axis=(2, 3))
+        noisy = shifted + rng.normal(0, 0.03, size=images.shape).astype(np.float32)
+        out.append(np.clip(noisy, 0, 1).astype(np.float32))
+    return np.concatenate(out)

@@ -1,0 +1,225 @@
+"""Scanning one model: load model -> load data -> references -> attacks -> detector -> verdict.
+
+Each stage is a plain call; a failing attack or detector is recorded and the scan goes on, but the
+verdict is never "passed" unless every check produced a result.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from modelscan_vicious import __version__
+from modelscan_vicious.attacks.base import AttackOutcome, FeatureOracle, create_attack
+from modelscan_vicious.attacks.release import attack_features, released_outputs
+from modelscan_vicious.config import ScanConfig, parse_release
+from modelscan_vicious.data.auxiliary import load_auxiliary
+from modelscan_vicious.data.labelled_csv import load_labelled_csv, read_csv_layout
+from modelscan_vicious.detectors.base import DetectorContext, ModelUnderTest, create_detector
+from modelscan_vicious.detectors.references import module_predictor, reinitialise, train_classifier
+from modelscan_vicious.errors import ModelNotTrainableError, ScanError
+from modelscan_vicious.loading import load_model
+from modelscan_vicious.scan.attack_data import prepare_attack_data
+from modelscan_vicious.scan.environment import environment
+from modelscan_vicious.scan.result import PluginOutcome, ReconstructionResult, ScanResult
+from modelscan_vicious.scan.verdict import decide, error_verdict
+
+ATTACK_NAME = "inverse-network"
+DETECTOR_NAME = "finetune-distance"
+N_EXAMPLES = 8
+Stage = Callable[[str], None]
+
+
+def scan_model(path: Path, config: ScanConfig, on_stage: Stage = lambda _: None) -> ScanResult:
+    """Scan one model.
+
+    Bad input (model file, data) raises its ScanError: there is nothing to report on. Failures
+    after loading become an error verdict in the result, which still gets its report.
+    """
+    import modelscan_vicious.attacks.inverse_network  # noqa: F401  (registers the attack)
+    import modelscan_vicious.detectors.finetune_distance  # noqa: F401  (registers the detector)
+
+    timings: dict[str, float] = {}
+    plugins: list[PluginOutcome] = []
+    with _timed(timings, "load", on_stage):
+        model, labelled, prepared, trainable_factory, why_black_box = _load(path, config)
+    if why_black_box:
+        plugins.append(PluginOutcome("trainable-copy", "detector", "skipped", why_black_box))
+    try:
+        with _timed(timings, "references", on_stage):
+            references = _train_references(model, labelled, prepared, trainable_factory, config)
+        suspect_predict = _suspect_predictor(model, config)
+        with _timed(timings, "attack", on_stage):
+            outcomes = _attack_all(suspect_predict, model.output_kind, references, prepared, config, plugins)
+        with _timed(timings, "detector", on_stage):
+            viciousness = _detect(suspect_predict, model, trainable_factory, references, outcomes, labelled,
+                                  prepared, config, plugins)  # fmt: skip
+        reconstruction = _reconstruction_result(outcomes, prepared, config) if outcomes else None
+        verdict = decide(viciousness, reconstruction, plugins,
+                         fail_on_probability=config.fail_on_probability, fail_on_risk=config.fail_on_risk)  # fmt: skip
+    except ScanError as err:
+        viciousness, reconstruction, verdict = None, None, error_verdict(str(err))
+    return ScanResult(
+        model=model.info(),
+        model_path=str(path),
+        viciousness=viciousness,
+        reconstruction=reconstruction,
+        verdict=verdict,
+        settings=config.settings_dict(),
+        environment=environment(config.device),
+        timings=timings,
+        plugins=plugins,
+        tool_version=__version__,
+    )
+
+
+@contextmanager
+def _timed(timings: dict[str, float], stage: str, on_stage: Stage):
+    on_stage(stage)
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[stage] = round(time.perf_counter() - start, 3)
+
+
+def _load(path: Path, config: ScanConfig):
+    layout = read_csv_layout(config.labels)
+    model = load_model(path, input_shape=config.input_shape, n_pixels=layout.n_pixels or None, device=config.device)
+    labelled = load_labelled_csv(config.labels, model.input_shape, model.n_outputs, pixel_range=config.pixel_range)
+    aux = load_auxiliary(config.aux, model.input_shape) if config.aux else None
+    prepared = prepare_attack_data(labelled.images, aux, config.aux.name if config.aux else None,
+                                   max_aux=config.budget.max_aux, seed=config.seed)  # fmt: skip
+    try:
+        model.trainable_copy()  # fail early, once, if no copy can be made
+        trainable_factory = lambda: _image_space(model.trainable_copy(), model.input_shape[0], config)  # noqa: E731
+        why = ""
+    except ModelNotTrainableError as err:
+        trainable_factory, why = None, f"black-box evidence only: {err}"
+    return model, labelled, prepared, trainable_factory, why
+
+
+def _image_space(module, channels: int, config: ScanConfig):
+    """Put the user's input scaling in front of a trainable copy, so it takes [0, 1] images."""
+    import torch
+
+    if config.scaling.is_identity:
+        return module
+    return torch.nn.Sequential(config.scaling.as_module(channels), module)
+
+
+def _suspect_predictor(model, config: ScanConfig) -> Callable[[np.ndarray], np.ndarray]:
+    return lambda images: model.predict(config.scaling.apply(images))
+
+
+def _train_references(model, labelled, prepared, trainable_factory, config: ScanConfig) -> list:
+    """Honest copies trained from scratch on the labelled set plus pseudo-labelled attacker inputs."""
+    from modelscan_vicious.training.architectures import build_classifier
+
+    pseudo = model.predict(config.scaling.apply(prepared.reference_images)).argmax(1)
+    images = np.concatenate([labelled.images, prepared.reference_images])
+    labels = np.concatenate([labelled.labels, pseudo])
+    references = []
+    for i in range(config.budget.n_references):
+        seed = config.seed * 1000 + i
+        if trainable_factory is not None:
+            module, kind = reinitialise(trainable_factory(), seed), model.output_kind
+        else:  # black box: the closest honest stand-in we can build is a standard CNN
+            import torch
+
+            torch.manual_seed(seed)
+            module, kind = build_classifier("cnn", model.input_shape, model.n_outputs), "logits"
+        trained = train_classifier(module, images, labels, output_kind=kind, epochs=config.budget.reference_epochs,
+                                   seed=seed, device=config.device)  # fmt: skip
+        references.append((trained, kind))
+    return references
+
+
+def _oracle(predict, output_kind: str, release: str) -> FeatureOracle:
+    kind, k = parse_release(release)
+    return lambda images: attack_features(released_outputs(predict(images), output_kind, kind, k), output_kind, kind)
+
+
+def _attack_all(suspect_predict, output_kind, references, prepared, config, plugins) -> dict | None:
+    """The surrogate attack on the suspect (as released, and on full outputs) and on every reference."""
+    attack = create_attack(ATTACK_NAME, epochs=config.budget.attack_epochs, device=config.device)
+    try:
+        run = lambda predict, kind, release: attack.run(_oracle(predict, kind, release), prepared.attack,  # noqa: E731
+                                                         seed=config.seed)  # fmt: skip
+        full = run(suspect_predict, output_kind, "logits")
+        released = full if config.release == "logits" else run(suspect_predict, output_kind, config.release)
+        ref_full, ref_released = [], []
+        for module, kind in references:
+            predict = module_predictor(module, config.device)
+            ref_full.append(run(predict, kind, "logits"))
+            ref_released.append(ref_full[-1] if config.release == "logits" else run(predict, kind, config.release))
+    except (ScanError, ValueError, RuntimeError) as err:
+        plugins.append(PluginOutcome(ATTACK_NAME, "attack", "failed", str(err).splitlines()[0][:300]))
+        return None
+    plugins.append(PluginOutcome(ATTACK_NAME, "attack", "ok"))
+    return {"full": full, "released": released, "ref_full": ref_full, "ref_released": ref_released}
+
+
+def _detect(suspect_predict, model, trainable_factory, references, outcomes, labelled, prepared, config, plugins):
+    if outcomes is None:
+        plugins.append(PluginOutcome(DETECTOR_NAME, "detector", "skipped", "the surrogate attack it relies on failed"))
+        return None
+    suspect = ModelUnderTest(suspect_predict, model.output_kind, outcomes["full"], trainable_factory)
+    refs = [
+        ModelUnderTest(module_predictor(module, config.device), kind, outcome, _copier(module, trainable_factory))
+        for (module, kind), outcome in zip(references, outcomes["ref_full"])
+    ]
+    context = DetectorContext(
+        suspect=suspect, references=refs, labelled_images=labelled.images, labelled_labels=labelled.labels,
+        probe_images=prepared.probe_images, finetune_steps=config.budget.finetune_steps,
+        n_bootstrap=config.budget.n_bootstrap, seed=config.seed, device=config.device,
+        white_box=trainable_factory is not None,
+    )  # fmt: skip
+    try:
+        result = create_detector(DETECTOR_NAME).run(context)
+    except (ScanError, ValueError, RuntimeError, np.linalg.LinAlgError) as err:
+        plugins.append(PluginOutcome(DETECTOR_NAME, "detector", "failed", str(err).splitlines()[0][:300]))
+        return None
+    plugins.append(PluginOutcome(DETECTOR_NAME, "detector", "ok"))
+    return result
+
+
+def _copier(module, trainable_factory):
+    """Fresh trainable copies of a reference. TorchScript modules do not deep-copy into leaf
+    parameters, so those are rebuilt from the suspect's factory and given the reference's weights."""
+    if trainable_factory is None:
+        return lambda: copy.deepcopy(module)
+
+    def rebuild():
+        fresh = trainable_factory()
+        fresh.load_state_dict(module.state_dict())
+        return fresh
+
+    return rebuild
+
+
+def _reconstruction_result(outcomes: dict, prepared, config: ScanConfig) -> ReconstructionResult:
+    released: AttackOutcome = outcomes["released"]
+    data = prepared.attack
+    return ReconstructionResult(
+        R=released.R,
+        psnr=released.psnr,
+        ssim=released.ssim,
+        n_eval=len(data.eval),
+        covariance_estimator="ledoit-wolf",
+        n_covariance_samples=len(data.covariance_samples),
+        attacker_data=data.description,
+        lower_bound=data.lower_bound,
+        release=config.release,
+        attack=ATTACK_NAME,
+        per_sample_risk=[float(r) for r in released.per_sample_risk],
+        reference_R=[o.R for o in outcomes["ref_released"]],
+        reference_ssim=[o.ssim for o in outcomes["ref_released"]],
+        example_originals=data.eval[:N_EXAMPLES],
+        example_reconstructions=released.reconstructions[:N_EXAMPLES],
+    )
