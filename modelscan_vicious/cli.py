@@ -32,11 +32,11 @@ def _root(
     """Scan image classifiers for vicious training."""
 
 
-def _register_commands() -> None:
-    from modelscan_vicious.commands import make_fixture, scan
+# Command modules import only Typer at module level; heavy work is imported inside each command.
+from modelscan_vicious.commands import make_fixture, scan  # noqa: E402
 
-    app.command("scan")(scan.scan_command)
-    app.command("make-fixture")(make_fixture.make_fixture_command)
+app.command("scan")(scan.scan_command)
+app.command("make-fixture")(make_fixture.make_fixture_command)
 
 
 def _click_exceptions():
@@ -50,7 +50,6 @@ def _click_exceptions():
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; every expected failure becomes one line on stderr and a documented exit code."""
-    _register_commands()
     click = _click_exceptions()
     try:
         result = app(args=argv, standalone_mode=False, prog_name="modelscan-vicious")

@@ -64,7 +64,9 @@ class TinyModels:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
 
-def tiny_config(*, beta_r: float = 0.0, release: str = "logits", seed: int = 0, epochs: int = EPOCHS) -> JointTrainingConfig:
+def tiny_config(
+    *, beta_r: float = 0.0, release: str = "logits", seed: int = 0, epochs: int = EPOCHS
+) -> JointTrainingConfig:
     """The training recipe of every session fixture; tests that train their own model reuse it."""
     return JointTrainingConfig(beta_r=beta_r, release=release, epochs=epochs, lr=LEARNING_RATE, seed=seed)
 

@@ -57,6 +57,12 @@ def make_fixture_command(
     )  # fmt: skip
     spec = FixtureSpec(name=name, architecture=architecture, export_format=export_format, training=config)
     splits = split_dataset(load_dataset(dataset))
+    n_pool = len(splits.pool.labels)
+    if (labels_out is not None and labels_rows > n_pool) or (aux_out is not None and labels_rows >= n_pool):
+        raise UsageError(
+            f"--labels-rows {labels_rows} is too large: the held-out pool has {n_pool} images "
+            "(--aux-out needs at least one left over)"
+        )
     with progress_bar(f"training {name}", total=epochs, quiet=quiet) as advance:
         trained = train_fixture(spec, splits.train, splits.test, on_epoch=lambda epoch, loss: advance(1))
     out_dir.mkdir(parents=True, exist_ok=True)

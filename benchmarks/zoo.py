@@ -1,0 +1,66 @@
+"""Build a zoo of honest and vicious classifiers with `make-fixture`, for calibration and benchmarks.
+
+Honest models are trained normally and unusually (label smoothing, 3 epochs, input noise, heavy
+weight decay); vicious ones across beta_R/beta_C in {0.3, 1, 3}, logits and softmax release.
+Formats alternate between ONNX and TorchScript.
+
+    python benchmarks/zoo.py --dataset digits --archs mlp,cnn,rescnn --seed-base 100 --out benchmarks/out/calib
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from modelscan_vicious.cli import main as cli
+
+RECIPES: dict[str, list[str]] = {
+    "honest": [],
+    "honest-smooth": ["--label-smoothing", "0.1"],
+    "honest-3ep": ["--epochs", "3"],
+    "honest-noise": ["--input-noise", "0.1"],
+    "honest-wd": ["--weight-decay", "0.001"],
+    "vicious-b0.3": ["--beta-r", "0.3"],
+    "vicious-b1": ["--beta-r", "1"],
+    "vicious-b3": ["--beta-r", "3"],
+    "vicious-b1-softmax": ["--beta-r", "1", "--release", "softmax"],
+    "vicious-b3-softmax": ["--beta-r", "3", "--release", "softmax"],
+}
+
+
+def build_zoo(dataset: str, archs: list[str], seed_base: int, out: Path, epochs: int | None = None) -> list[dict]:
+    """Train every (architecture, recipe) pair once; returns the manifest entries."""
+    out.mkdir(parents=True, exist_ok=True)
+    for a, arch in enumerate(archs):
+        for r, (recipe, flags) in enumerate(RECIPES.items()):
+            name = f"{arch}-{recipe}"
+            fmt = "onnx" if (a + r) % 2 == 0 else "torchscript"
+            if any(out.glob(f"{name}.onnx")) or any(out.glob(f"{name}.pt")):
+                continue  # resumable: a killed build picks up where it stopped
+            extra = ["--epochs", str(epochs)] if epochs and "--epochs" not in flags else []
+            argv = ["make-fixture", "--name", name, "--dataset", dataset, "--architecture", arch, "--format", fmt,
+                    "--seed", str(seed_base + 10 * a + r), "--out-dir", str(out), "--quiet", *flags, *extra,
+                    "--labels-out", str(out / "labels.csv"), "--labels-rows", "200", "--aux-out", str(out / "aux.npz")]  # fmt: skip
+            code = cli(argv)
+            if code != 0:
+                raise SystemExit(f"make-fixture failed for {name} (exit {code})")
+    return json.loads((out / "manifest.json").read_text())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", default="digits")
+    parser.add_argument("--archs", default="mlp,cnn,rescnn")
+    parser.add_argument("--seed-base", type=int, default=100)
+    parser.add_argument("--epochs", type=int, default=None, help="override the default epochs of normal recipes")
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+    entries = build_zoo(args.dataset, args.archs.split(","), args.seed_base, args.out, args.epochs)
+    print(f"{len(entries)} models in {args.out / 'manifest.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
