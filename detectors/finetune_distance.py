@@ -19,6 +19,7 @@ from modelscan_vicious.detectors.calibration import load_calibration
 from modelscan_vicious.detectors.references import module_predictor, train_classifier
 from modelscan_vicious.detectors.statistics import (
     centred_log_scores,
+    reference_spread,
     relative_drift,
     robust_z,
     within_class_effective_rank,
@@ -80,13 +81,18 @@ class FineTuneDistanceDetector(Detector):
 
 
 def _bootstrap_interval(calibration, suspect, ref_values, names, context: DetectorContext) -> tuple[float, float]:
-    """Spread of the probability when the reference seeds are resampled with replacement."""
+    """Spread of the probability when the reference seeds are resampled with replacement.
+
+    The spread (denominator) stays that of all references: with 3-6 references, a resample that
+    repeats one would collapse it and make every z-score explode.
+    """
     rng = np.random.default_rng(context.seed)
     n_refs = len(next(iter(ref_values.values())))
+    spreads = {n: reference_spread(ref_values[n]) for n in names}
     draws = []
     for _ in range(context.n_bootstrap):
         pick = rng.integers(0, n_refs, n_refs)
-        z = {n: robust_z(suspect[n], ref_values[n][pick]) for n in names}
+        z = {n: robust_z(suspect[n], ref_values[n][pick], spreads[n]) for n in names}
         draws.append(calibration.probability(z))
     low, high = np.percentile(draws, INTERVAL)
     return float(low), float(high)

@@ -42,8 +42,13 @@ def relative_drift(before: np.ndarray, after: np.ndarray) -> float:
     return float(np.linalg.norm(after - before) / max(spread, 1e-12))
 
 
-def robust_z(suspect: float, references: np.ndarray, relative_floor: float = 0.05, absolute_floor: float = 1e-3) -> float:
-    """(suspect - mean) / spread, with a floored spread: a handful of references can agree too closely."""
-    spread = max(float(np.std(references, ddof=1)) if len(references) > 1 else 0.0,
-                 relative_floor * abs(float(np.mean(references))), absolute_floor)  # fmt: skip
+def reference_spread(references: np.ndarray, relative_floor: float = 0.05, absolute_floor: float = 1e-3) -> float:
+    """Std of the references, floored: a handful of references can agree too closely."""
+    std = float(np.std(references, ddof=1)) if len(references) > 1 else 0.0
+    return max(std, relative_floor * abs(float(np.mean(references))), absolute_floor)
+
+
+def robust_z(suspect: float, references: np.ndarray, spread: float | None = None) -> float:
+    """(suspect - mean(references)) / spread, with the floored reference spread by default."""
+    spread = reference_spread(references) if spread is None else spread
     return float((suspect - np.mean(references)) / spread)

@@ -24,12 +24,17 @@ class Budget:
     attack_epochs: int  # epochs of the surrogate inverse network
     max_aux: int  # auxiliary inputs used at most
     n_bootstrap: int  # bootstrap resamples for the probability interval
+    rmle_steps: int  # optimisation steps of the white-box rMLE attack
+    rmle_samples: int  # held-out inputs the rMLE attack inverts
 
 
 BUDGETS = {
-    "fast": Budget("fast", n_references=3, reference_epochs=20, finetune_steps=30, attack_epochs=40, max_aux=2000, n_bootstrap=200),
-    "standard": Budget("standard", n_references=4, reference_epochs=30, finetune_steps=50, attack_epochs=80, max_aux=5000, n_bootstrap=500),
-    "thorough": Budget("thorough", n_references=6, reference_epochs=40, finetune_steps=80, attack_epochs=200, max_aux=20000, n_bootstrap=1000),
+    "fast": Budget("fast", n_references=3, reference_epochs=20, finetune_steps=30, attack_epochs=40, max_aux=2000,
+                   n_bootstrap=200, rmle_steps=200, rmle_samples=32),
+    "standard": Budget("standard", n_references=4, reference_epochs=30, finetune_steps=50, attack_epochs=80,
+                       max_aux=5000, n_bootstrap=500, rmle_steps=500, rmle_samples=64),
+    "thorough": Budget("thorough", n_references=6, reference_epochs=40, finetune_steps=80, attack_epochs=200,
+                       max_aux=20000, n_bootstrap=1000, rmle_steps=2000, rmle_samples=128),
 }  # fmt: skip
 
 RELEASE_CHOICES = ("logits", "softmax", "label")  # plus "top-K" for K >= 1
@@ -52,13 +57,14 @@ class ScanConfig:
     input_shape: tuple[int, int, int] | None = None
     scaling: InputScaling = field(default_factory=InputScaling)
     pixel_range: str = "auto"
+    mitigate: bool = False
     quiet: bool = False
 
     def __post_init__(self) -> None:
         parse_release(self.release)
         if not 0.0 <= self.fail_on_probability <= 1.0:
             raise UsageError(f"--fail-on-probability must be in [0, 1], got {self.fail_on_probability}")
-        if self.fail_on_risk <= 0:
+        if not self.fail_on_risk > 0:  # also refuses NaN, which no R would ever reach
             raise UsageError(f"--fail-on-risk must be positive, got {self.fail_on_risk}")
         unknown = [f for f in self.formats if f not in FORMATS]
         if unknown or not self.formats:
@@ -78,6 +84,7 @@ class ScanConfig:
             "input_shape": list(self.input_shape) if self.input_shape else None,
             "scaling": self.scaling.to_dict(),
             "pixel_range": self.pixel_range,
+            "mitigate": self.mitigate,
         }
 
 

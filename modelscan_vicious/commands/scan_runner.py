@@ -47,7 +47,7 @@ def run_scan(models: list[Path], config: ScanConfig) -> int:
         try:
             with _status(console, f"[{index}/{len(models)}] {path.name}", config.quiet) as set_stage:
                 result = scan_model(path, config, on_stage=set_stage)
-            written = write_reports(result, config.output_dir, config.formats, stem=stems[path])
+            written = write_reports(result, config.output_dir, config.formats, stem=stems[index - 1])
         except ScanError as err:  # bad input: one line, no report
             console.print(f"error: {err}", highlight=False, soft_wrap=True, markup=False)
             worst = max(worst, err.exit_code)
@@ -62,14 +62,21 @@ def run_scan(models: list[Path], config: ScanConfig) -> int:
     return worst
 
 
-def _report_stems(models: list[Path]) -> dict[Path, str]:
-    """One report name per model; models sharing a file name get their position appended."""
-    stems: dict[Path, str] = {}
-    seen: dict[str, int] = {}
+def _report_stems(models: list[Path]) -> list[str]:
+    """One distinct report name per model, in order; a name already taken gets -2, -3, ... appended.
+
+    Compared case-insensitively, so reports cannot overwrite each other on macOS or Windows either.
+    """
+    stems: list[str] = []
+    taken: set[str] = set()
     for path in models:
-        stem = path.stem or "report"
-        seen[stem] = seen.get(stem, 0) + 1
-        stems[path] = stem if seen[stem] == 1 else f"{stem}-{seen[stem]}"
+        base = path.stem or "report"
+        stem, n = base, 1
+        while stem.lower() in taken:
+            n += 1
+            stem = f"{base}-{n}"
+        taken.add(stem.lower())
+        stems.append(stem)
     return stems
 
 

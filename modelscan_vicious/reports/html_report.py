@@ -60,6 +60,7 @@ def build_context(result: ScanResult) -> dict[str, Any]:
         "verdict": verdict_view(result),
         "viciousness": viciousness_view(result.viciousness),
         "reconstruction": reconstruction_view(result.reconstruction),
+        "mitigations": [m.to_dict() for m in result.mitigations],
         "plugins": plugins,
         "plugins_not_ok": [p for p in plugins if p["status"] != "ok"],
         "settings": flatten(result.settings),

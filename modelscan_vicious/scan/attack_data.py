@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from modelscan_vicious.attacks.base import AttackData
+from modelscan_vicious.errors import DataLoadError
 
 EVAL_FRACTION = 0.2
 MAX_EVAL = 500
@@ -28,6 +29,8 @@ def prepare_attack_data(
     rng = np.random.default_rng(seed)
     if aux is not None:
         pool = aux[rng.permutation(len(aux))[:max_aux]]
+        if len(pool) < 2 * MIN_EVAL:
+            raise DataLoadError(f"{aux_name}: {len(pool)} auxiliary inputs; the attack needs at least {2 * MIN_EVAL}")
         n_eval = int(np.clip(EVAL_FRACTION * len(pool), MIN_EVAL, MAX_EVAL))
         train, held_out = pool[n_eval:], pool[:n_eval]
         description = f"auxiliary inputs ({len(train)} from {aux_name}), same source as the evaluation inputs"

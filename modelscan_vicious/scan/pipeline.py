@@ -10,12 +10,13 @@ import copy
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from modelscan_vicious import __version__
-from modelscan_vicious.attacks.base import AttackOutcome, FeatureOracle, create_attack
+from modelscan_vicious.attacks.base import FeatureOracle, create_attack
 from modelscan_vicious.attacks.release import attack_features, released_outputs
 from modelscan_vicious.config import ScanConfig, parse_release
 from modelscan_vicious.data.auxiliary import load_auxiliary
@@ -59,13 +60,19 @@ def scan_model(path: Path, config: ScanConfig, on_stage: Stage = lambda _: None)
         with _timed(timings, "detector", on_stage):
             viciousness = _detect(suspect_predict, model, trainable_factory, references, outcomes, labelled,
                                   prepared, config, plugins)  # fmt: skip
-        reconstruction = _reconstruction_result(outcomes, prepared, config) if outcomes else None
+        with _timed(timings, "white-box attack", on_stage):
+            rmle = _rmle(trainable_factory, suspect_predict, model.output_kind, prepared, config, plugins)
+        reconstruction = _reconstruction_result(outcomes, rmle, prepared, config) if outcomes else None
+        mitigations = []
+        if config.mitigate and outcomes:
+            with _timed(timings, "mitigations", on_stage):
+                mitigations = _mitigations(suspect_predict, model.output_kind, labelled, prepared, outcomes, config)
         verdict = decide(viciousness, reconstruction, plugins,
                          fail_on_probability=config.fail_on_probability, fail_on_risk=config.fail_on_risk)  # fmt: skip
     except ScanError as err:
-        viciousness, reconstruction, verdict = None, None, error_verdict(str(err))
+        viciousness, reconstruction, verdict, mitigations = None, None, error_verdict(str(err)), []
     return ScanResult(
-        model=model.info(),
+        model=replace(model.info(), trainable=trainable_factory is not None),  # what the scan could use
         model_path=str(path),
         viciousness=viciousness,
         reconstruction=reconstruction,
@@ -74,6 +81,7 @@ def scan_model(path: Path, config: ScanConfig, on_stage: Stage = lambda _: None)
         environment=environment(config.device),
         timings=timings,
         plugins=plugins,
+        mitigations=mitigations,
         tool_version=__version__,
     )
 
@@ -203,23 +211,53 @@ def _copier(module, trainable_factory):
     return rebuild
 
 
-def _reconstruction_result(outcomes: dict, prepared, config: ScanConfig) -> ReconstructionResult:
-    released: AttackOutcome = outcomes["released"]
+def _rmle(trainable_factory, suspect_predict, output_kind, prepared, config, plugins):
+    from modelscan_vicious.scan.white_box import run_rmle
+
+    try:
+        result = run_rmle(trainable_factory, suspect_predict, output_kind, prepared.attack.eval,
+                          prepared.attack.covariance_samples, config)  # fmt: skip
+    except (ScanError, ValueError, RuntimeError) as err:
+        plugins.append(PluginOutcome("rmle", "attack", "failed", str(err).splitlines()[0][:300]))
+        return None
+    if result is not None:
+        plugins.append(PluginOutcome("rmle", "attack", "ok"))
+    elif trainable_factory is None:
+        plugins.append(PluginOutcome("rmle", "attack", "skipped", "white-box attack needs a trainable copy"))
+    else:  # top-K and label releases give rMLE no usable target: the surrogate attack covers them
+        plugins.append(PluginOutcome("rmle", "attack", "not-applicable", f"no gradient target under {config.release}"))
+    return result
+
+
+def _mitigations(suspect_predict, output_kind, labelled, prepared, outcomes, config):
+    from modelscan_vicious.scan.mitigations import evaluate_mitigations
+
+    attack = create_attack(ATTACK_NAME, epochs=config.budget.attack_epochs, device=config.device)
+    honest_R = float(np.median([o.R for o in outcomes["ref_full"]])) if outcomes["ref_full"] else 1.0
+    return evaluate_mitigations(suspect_predict, output_kind, attack, prepared.attack,
+                                (labelled.images, labelled.labels), honest_R, seed=config.seed)  # fmt: skip
+
+
+def _reconstruction_result(outcomes: dict, rmle, prepared, config: ScanConfig) -> ReconstructionResult:
+    from modelscan_vicious.scan.white_box import stronger
+
     data = prepared.attack
+    best, summaries = stronger(outcomes["released"], data.eval, rmle, data.covariance_samples)
     return ReconstructionResult(
-        R=released.R,
-        psnr=released.psnr,
-        ssim=released.ssim,
-        n_eval=len(data.eval),
+        R=best.R,
+        psnr=best.psnr,
+        ssim=best.ssim,
+        n_eval=len(best.originals),
         covariance_estimator="ledoit-wolf",
         n_covariance_samples=len(data.covariance_samples),
         attacker_data=data.description,
         lower_bound=data.lower_bound,
         release=config.release,
-        attack=ATTACK_NAME,
-        per_sample_risk=[float(r) for r in released.per_sample_risk],
+        attack=best.name,
+        per_sample_risk=[float(r) for r in best.per_sample_risk],
         reference_R=[o.R for o in outcomes["ref_released"]],
         reference_ssim=[o.ssim for o in outcomes["ref_released"]],
-        example_originals=data.eval[:N_EXAMPLES],
-        example_reconstructions=released.reconstructions[:N_EXAMPLES],
+        attacks=summaries,
+        example_originals=best.originals[:N_EXAMPLES],
+        example_reconstructions=best.reconstructions[:N_EXAMPLES],
     )

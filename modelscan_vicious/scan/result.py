@@ -75,6 +75,7 @@ class ReconstructionResult:
     per_sample_risk: list[float]
     reference_R: list[float]  # same attack against honest reference copies
     reference_ssim: list[float]
+    attacks: list[dict[str, Any]] = field(default_factory=list)  # every attack run: name, R, psnr, ssim, n_eval
     # Pixel data for the HTML grid, in [0, 1], shape (n, C, H, W); not written to JSON.
     example_originals: np.ndarray | None = field(default=None, repr=False, compare=False)
     example_reconstructions: np.ndarray | None = field(default=None, repr=False, compare=False)
@@ -88,7 +89,7 @@ class ReconstructionResult:
 class PluginOutcome:
     name: str
     kind: str  # "detector" | "attack"
-    status: str  # "ok" | "skipped" | "failed"
+    status: str  # "ok" | "skipped" | "failed" | "not-applicable" (the check does not apply to this release)
     reason: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -116,6 +117,7 @@ class ScanResult:
     environment: dict[str, Any]  # tool/library versions, python, platform, device
     timings: dict[str, float]  # seconds per stage
     plugins: list[PluginOutcome] = field(default_factory=list)
+    mitigations: list[Any] = field(default_factory=list)  # scan.mitigations.MitigationResult, with --mitigate
     tool_version: str = ""
     schema_version: str = SCHEMA_VERSION
 
@@ -131,4 +133,5 @@ class ScanResult:
             "environment": dict(self.environment),
             "timings": dict(self.timings),
             "plugins": [p.to_dict() for p in self.plugins],
+            "mitigations": [m.to_dict() for m in self.mitigations],
         }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from modelscan_vicious.errors import EXIT_PASSED, EXIT_RISK_FOUND, EXIT_SCAN_ERROR
 from modelscan_vicious.scan.result import PluginOutcome, ReconstructionResult, Verdict, ViciousnessResult
 
@@ -24,8 +26,11 @@ def decide(
         reasons.append(f"reconstruction risk R {reconstruction.R:.3f} >= threshold {fail_on_risk:.3f}")
     if reasons:
         return Verdict("failed", EXIT_RISK_FOUND, reasons)
-    broken = [p for p in plugins if p.status != "ok"]
-    if broken or viciousness is None or reconstruction is None:
+    broken = [p for p in plugins if p.status not in ("ok", "not-applicable")]
+    probability = viciousness.probability if viciousness is not None else None
+    risk = reconstruction.R if reconstruction is not None else None
+    # NaN compares False with every threshold: a non-finite number is a missing result, never a pass.
+    if broken or not (_finite(probability) and _finite(risk)):
         why = [f"{p.kind} {p.name} {p.status}: {p.reason}" for p in broken] or ["a check did not produce a result"]
         return Verdict("error", EXIT_SCAN_ERROR, why)
     return Verdict(
@@ -36,6 +41,10 @@ def decide(
             f"reconstruction risk R {reconstruction.R:.3f} < {fail_on_risk:.3f}",
         ],
     )
+
+
+def _finite(value: float | None) -> bool:
+    return value is not None and math.isfinite(value)
 
 
 def error_verdict(message: str) -> Verdict:

@@ -1,0 +1,72 @@
+"""Detection quality on a zoo: ROC-AUC of P(vicious), TPR and per-model FPR at the default threshold, wall time.
+
+    python benchmarks/zoo.py --dataset digits --archs mlp,cnn,rescnn,gapcnn --seed-base 200 --out benchmarks/out/heldout
+    python benchmarks/scan_zoo.py --zoo benchmarks/out/heldout --out benchmarks/out/heldout-scans.json
+    python benchmarks/detect.py --scans benchmarks/out/heldout-scans.json --section detect-digits-heldout
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.markdown import table, update_section
+from modelscan_vicious.config import DEFAULT_FAIL_ON_PROBABILITY, DEFAULT_FAIL_ON_RISK
+
+
+def summarise(rows: list[dict], threshold: float = DEFAULT_FAIL_ON_PROBABILITY) -> dict:
+    from sklearn.metrics import roc_auc_score
+
+    y = np.array([r["label"] == "vicious" for r in rows])
+    p = np.array([r["probability"] for r in rows], dtype=float)
+    R = np.array([r["R"] for r in rows], dtype=float)
+    flagged = p >= threshold
+    return {
+        "n_honest": int((~y).sum()),
+        "n_vicious": int(y.sum()),
+        "auc_probability": float(roc_auc_score(y, p)),
+        "auc_R": float(roc_auc_score(y, R)),
+        "tpr": float(flagged[y].mean()),
+        "fpr": float(flagged[~y].mean()),
+        "fpr_R": float((R[~y] >= DEFAULT_FAIL_ON_RISK).mean()),
+        "tpr_R": float((R[y] >= DEFAULT_FAIL_ON_RISK).mean()),
+        "median_seconds": float(np.median([r["seconds"] for r in rows])),
+    }
+
+
+def render(rows: list[dict], summary: dict, command: str, title: str) -> str:
+    head = table(
+        ["models (honest/vicious)", "ROC-AUC of P(vicious)", f"TPR at p>={DEFAULT_FAIL_ON_PROBABILITY}",
+         "FPR (honest flagged)", "ROC-AUC of R alone", f"FPR of R>={DEFAULT_FAIL_ON_RISK}", "median scan s"],
+        [[f"{summary['n_honest']}/{summary['n_vicious']}", summary["auc_probability"], summary["tpr"], summary["fpr"],
+          summary["auc_R"], summary["fpr_R"], summary["median_seconds"]]],
+    )  # fmt: skip
+    per_model = table(
+        ["model", "label", "format", "release", "accuracy", "P(vicious)", "interval", "R", "refs R", "scan s"],
+        [[r["name"], r["label"], r["format"], r["release"], r["test_accuracy"], r["probability"],
+          "-".join(f"{v:.2f}" for v in r["interval"]), r["R"],
+          "-".join(f"{v:.2f}" for v in (min(r["reference_R"]), max(r["reference_R"]))), r["seconds"]] for r in rows],
+    )  # fmt: skip
+    return f"### {title}\n\nCommand:\n\n```bash\n{command}\n```\n\n{head}\n\nPer model:\n\n{per_model}\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scans", type=Path, required=True)
+    parser.add_argument("--section", required=True)
+    parser.add_argument("--title", default="Detection")
+    parser.add_argument("--command", default="", help="the commands that produced the scans, for the doc")
+    args = parser.parse_args(argv)
+    rows = json.loads(args.scans.read_text())
+    summary = summarise(rows)
+    print(json.dumps(summary, indent=2))
+    update_section(args.section, render(rows, summary, args.command or __doc__.split("\n\n")[1].strip(), args.title))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""Surrogate attack vs the server's own decoder G, on the same held-out inputs.
+
+For every vicious fixture of a zoo, G (exported by make-fixture) decodes the released outputs of
+held-out inputs; the black-box surrogate inverse network is trained on the zoo's auxiliary inputs
+at the `fast` and `thorough` budgets and decodes the same inputs. Reports each model's SSIM/PSNR/R
+for G and the surrogate, their ratio, and the rank correlation across models.
+
+    python benchmarks/fidelity.py --zoo benchmarks/out/calib --section fidelity-digits
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from benchmarks.markdown import table, update_section
+from modelscan_vicious.attacks.inverse_network import InverseNetworkAttack
+from modelscan_vicious.attacks.release import attack_features, released_outputs
+from modelscan_vicious.config import BUDGETS
+from modelscan_vicious.data.auxiliary import load_auxiliary
+from modelscan_vicious.loading import load_model
+from modelscan_vicious.scan.attack_data import prepare_attack_data
+from modelscan_vicious.scan.white_box import score
+
+
+def measure(zoo: Path, entry: dict, seed: int = 0) -> dict:
+    model = load_model(zoo / entry["file"], n_pixels=None, input_shape=None)
+    aux = load_auxiliary(zoo / entry["aux"], model.input_shape)
+    data = prepare_attack_data(aux, aux, entry["aux"], max_aux=len(aux), seed=seed).attack
+    decoder = torch.jit.load(str(zoo / entry["decoder_file"]), map_location="cpu").eval()
+    with torch.no_grad():
+        g_rec = decoder(torch.from_numpy(model.predict(data.eval))).numpy()
+    g = score("server-G", data.eval, g_rec, data.covariance_samples)
+    row = {"name": entry["name"], "release": entry["release"], "G": g.summary()}
+    oracle = lambda x: attack_features(released_outputs(model.predict(x), model.output_kind, "logits"),  # noqa: E731
+                                       model.output_kind, "logits")  # fmt: skip
+    for budget in ("fast", "thorough"):
+        outcome = InverseNetworkAttack(epochs=BUDGETS[budget].attack_epochs).run(oracle, data, seed=seed)
+        row[budget] = {"R": outcome.R, "psnr": outcome.psnr, "ssim": outcome.ssim}
+    return row
+
+
+def render(rows: list[dict], command: str) -> str:
+    from scipy.stats import spearmanr
+
+    g_ssim = [r["G"]["ssim"] for r in rows]
+    t_ssim = [r["thorough"]["ssim"] for r in rows]
+    rho = spearmanr(g_ssim, t_ssim).statistic if len(rows) > 2 else float("nan")
+    body = table(
+        ["model", "release", "G SSIM", "surrogate SSIM (thorough)", "gap", "fast SSIM", "fast/thorough",
+         "G PSNR", "surrogate PSNR", "G R", "surrogate R"],
+        [[r["name"], r["release"], r["G"]["ssim"], r["thorough"]["ssim"], r["G"]["ssim"] - r["thorough"]["ssim"],
+          r["fast"]["ssim"], r["fast"]["ssim"] / r["thorough"]["ssim"], r["G"]["psnr"], r["thorough"]["psnr"],
+          r["G"]["R"], r["thorough"]["R"]] for r in rows],
+    )  # fmt: skip
+    gaps = [r["G"]["ssim"] - r["thorough"]["ssim"] for r in rows if r["release"] == "logits"]
+    ratios = [r["fast"]["ssim"] / r["thorough"]["ssim"] for r in rows]
+    summary = (
+        f"Spearman rank correlation of surrogate (thorough) SSIM with G's SSIM across {len(rows)} models: "
+        f"**{rho:.3f}**. Largest G-minus-surrogate SSIM gap on logits release: **{max(gaps):.3f}** "
+        f"(negative means the surrogate beats G). fast/thorough SSIM: min **{min(ratios):.3f}**."
+    )
+    return f"### Surrogate attack vs server decoder G\n\nCommand:\n\n```bash\n{command}\n```\n\n{summary}\n\n{body}\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--zoo", type=Path, required=True)
+    parser.add_argument("--section", default="fidelity")
+    args = parser.parse_args(argv)
+    entries = [e for e in json.loads((args.zoo / "manifest.json").read_text()) if e["label"] == "vicious"]
+    rows = []
+    for entry in entries:
+        rows.append(measure(args.zoo, entry))
+        print(entry["name"], rows[-1]["G"]["ssim"], rows[-1]["thorough"]["ssim"], flush=True)
+    (args.zoo / "fidelity.json").write_text(json.dumps(rows, indent=2))
+    command = f"python benchmarks/fidelity.py --zoo {args.zoo} --section {args.section}"
+    update_section(args.section, render(rows, command))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

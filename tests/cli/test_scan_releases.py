@@ -1,0 +1,49 @@
+"""Release modes and attacker data as the report records them."""
+
+from __future__ import annotations
+
+import pytest
+from scan_helpers import HIGH_RISK_GATE, report, scan
+
+from modelscan_vicious.errors import EXIT_PASSED, EXIT_SCAN_ERROR
+
+
+def assert_verdict_matches_plugins(doc: dict, rc: int) -> None:
+    """Passed exactly when every plugin ran (the gates cannot trip in these scans)."""
+    all_ok = all(p["status"] in ("ok", "not-applicable") for p in doc["plugins"])
+    assert (doc["verdict"]["status"], rc) == (("passed", EXIT_PASSED) if all_ok else ("error", EXIT_SCAN_ERROR))
+
+
+@pytest.mark.parametrize("release", ["softmax", "top-3", "label"])
+def test_restricted_releases_run_and_are_recorded(release, tiny_models, labels_csv, aux_npz, tmp_path, tiny_scan):
+    model = tiny_models.vicious_onnx.path
+    rc = scan([model], tmp_path, "--release", release, "--fail-on-risk", HIGH_RISK_GATE,
+              labels=labels_csv, aux=aux_npz)  # fmt: skip
+    doc = report(tmp_path, model.stem)
+    assert doc["settings"]["release"] == doc["reconstruction"]["release"] == release
+    assert len(doc["reconstruction"]["reference_R"]) == 2
+    assert doc["viciousness"]["probability"] is not None
+    assert_verdict_matches_plugins(doc, rc)
+    rmle = next(p for p in doc["plugins"] if p["name"] == "rmle")
+    # rMLE needs a gradient target: it runs on softmax, and does not apply to truncated releases.
+    assert rmle["status"] == ("ok" if release == "softmax" else "not-applicable")
+    assert rc == EXIT_PASSED  # a restricted release alone must not turn a clean scan into an error
+
+
+def test_softmax_release_of_a_softmax_model(tiny_models, labels_csv, aux_npz, tmp_path, tiny_scan):
+    model = tiny_models.softmax_onnx.path
+    rc = scan([model], tmp_path, "--release", "softmax", "--fail-on-risk", HIGH_RISK_GATE,
+              labels=labels_csv, aux=aux_npz)  # fmt: skip
+    doc = report(tmp_path, model.stem)
+    assert doc["model"]["output_kind"] == "probabilities"
+    assert rc == EXIT_PASSED and doc["verdict"]["status"] == "passed"
+
+
+def test_without_aux_the_reconstruction_is_a_lower_bound(tiny_models, labels_csv, tmp_path, tiny_scan):
+    model = tiny_models.honest_torchscript.path
+    rc = scan([model], tmp_path, "--fail-on-risk", HIGH_RISK_GATE, labels=labels_csv)
+    doc = report(tmp_path, model.stem)
+    assert rc == EXIT_PASSED
+    assert doc["reconstruction"]["lower_bound"] is True
+    assert "labelled set" in doc["reconstruction"]["attacker_data"]
+    assert doc["settings"]["aux"] is None

@@ -1,0 +1,85 @@
+"""Evidence z-scores to a probability: loading, applying and fitting the logistic calibration."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from modelscan_vicious.detectors.calibration import (
+    CALIBRATION_ENV,
+    Z_CLIP,
+    calibration_path,
+    fit_calibration,
+    load_calibration,
+)
+from modelscan_vicious.errors import DetectorError
+
+FEATURES = ("inversion_gain", "within_class_variance", "within_class_rank")
+
+
+def test_env_var_overrides_the_calibration_path(use_calibration):
+    path = use_calibration()
+    assert calibration_path() == path
+    model = load_calibration("white-box")
+    assert model.features[-1] == "finetune_drift" and model.coef.shape == (4,)
+
+
+def test_shipped_path_is_inside_the_package(monkeypatch):
+    monkeypatch.delenv(CALIBRATION_ENV, raising=False)
+    path = calibration_path()
+    assert path.name == "calibration.json" and path.parent.name == "modelscan_vicious"
+
+
+def test_probability_is_the_logistic_of_the_clipped_linear_score(use_calibration):
+    use_calibration(gain_coef=0.8, intercept=-1.0)
+    model = load_calibration("black-box")
+    z = {"inversion_gain": 2.0, "within_class_variance": 50.0, "within_class_rank": -3.0}
+    assert model.probability(z) == pytest.approx(1 / (1 + np.exp(-(0.8 * 2.0 - 1.0))))
+    huge = model.probability({**z, "inversion_gain": 1e6})
+    assert huge == pytest.approx(1 / (1 + np.exp(-(0.8 * Z_CLIP - 1.0))))  # clipped, not saturated by 1e6
+    assert 0.0 < model.probability({**z, "inversion_gain": -1e6}) < huge
+
+
+def test_describe_names_the_provenance(use_calibration):
+    use_calibration()
+    text = load_calibration("white-box").describe()
+    assert "4 fixtures" in text and "2 honest" in text and "test" in text
+
+
+def test_missing_file_is_a_detector_error(tmp_path, monkeypatch):
+    missing = tmp_path / "nope.json"
+    monkeypatch.setenv(CALIBRATION_ENV, str(missing))
+    with pytest.raises(DetectorError, match="nope.json"):
+        load_calibration("white-box")
+
+
+def test_missing_mode_and_malformed_file_are_detector_errors(tmp_path):
+    path = tmp_path / "cal.json"
+    path.write_text(json.dumps({"modes": {"white-box": {"features": ["a"], "coef": [1.0], "intercept": 0.0}}}))
+    with pytest.raises(DetectorError, match="black-box"):
+        load_calibration("black-box", path)
+    path.write_text("{not json")
+    with pytest.raises(DetectorError):
+        load_calibration("white-box", path)
+    path.write_text(json.dumps({"modes": {"white-box": {"features": ["a"], "coef": [1.0], "intercept": "x"}}}))
+    with pytest.raises(DetectorError):
+        load_calibration("white-box", path)
+
+
+def test_fit_learns_the_informative_feature_and_round_trips(tmp_path):
+    rng = np.random.default_rng(0)
+    labels = [0] * 20 + [1] * 20
+    rows = [
+        {"inversion_gain": rng.normal(3.0 * y, 0.5), "within_class_variance": rng.normal(), "within_class_rank": 40.0}
+        for y in labels
+    ]  # the rank is clipped to Z_CLIP for every row: no information
+    entry = fit_calibration(rows, labels, FEATURES)
+    assert entry["features"] == list(FEATURES)
+    assert entry["coef"][0] > 1.0 and abs(entry["coef"][0]) > 5 * abs(entry["coef"][1])
+    path = tmp_path / "fitted.json"
+    path.write_text(json.dumps({"provenance": {}, "modes": {"black-box": entry}}))  # plain JSON numbers
+    model = load_calibration("black-box", path)
+    p = [model.probability(r) for r in rows]
+    assert np.mean(p[20:]) > 0.8 and np.mean(p[:20]) < 0.2
