@@ -58,6 +58,7 @@ class ScanConfig:
     scaling: InputScaling = field(default_factory=InputScaling)
     pixel_range: str = "auto"
     mitigate: bool = False
+    jobs: int = 1  # models scanned in parallel worker processes
     quiet: bool = False
 
     def __post_init__(self) -> None:
@@ -69,6 +70,8 @@ class ScanConfig:
         unknown = [f for f in self.formats if f not in FORMATS]
         if unknown or not self.formats:
             raise UsageError(f"--format takes a comma list of {', '.join(FORMATS)}, got {','.join(self.formats)!r}")
+        if self.jobs < 1:
+            raise UsageError(f"--jobs must be at least 1, got {self.jobs}")
         if self.pixel_range not in ("auto", "0-1", "0-255"):
             raise UsageError(f"--pixel-range must be auto, 0-1 or 0-255, got {self.pixel_range!r}")
 

@@ -30,6 +30,7 @@ def scan_command(
     std: Annotated[str | None, typer.Option(help="Per-channel std the model expects divided by.")] = None,
     pixel_range: Annotated[str, typer.Option(help="Pixel scale of the CSV: auto, 0-1 or 0-255.")] = "auto",
     mitigate: Annotated[bool, typer.Option("--mitigate", help="Also measure output mitigations (noise, top-K, rounding, label).")] = False,
+    jobs: Annotated[int, typer.Option(help="Scan this many models in parallel processes.")] = 1,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the summary line per model.")] = False,
 ) -> None:
     """Scan MODEL... for vicious training; exit 0 passed, 1 risk found, 2 scan error, 3 nothing scanned, 4 usage."""
@@ -39,6 +40,6 @@ def scan_command(
         labels=labels, aux=aux, release=release, output_dir=output_dir, formats=format,
         fail_on_probability=fail_on_probability, fail_on_risk=fail_on_risk, seed=seed, device=device,
         budget=budget, input_shape=input_shape, input_range=input_range, mean=mean, std=std,
-        pixel_range=pixel_range, mitigate=mitigate, quiet=quiet,
+        pixel_range=pixel_range, mitigate=mitigate, jobs=jobs, quiet=quiet,
     )  # fmt: skip
     raise typer.Exit(run_scan(models, config))

@@ -35,7 +35,7 @@ def run_scan(models: list[Path], config: ScanConfig) -> int:
     from rich.console import Console
 
     from modelscan_vicious.reports import write_reports, write_sarif
-    from modelscan_vicious.scan.pipeline import scan_model
+    from modelscan_vicious.scan.parallel import scan_many
 
     console = Console(stderr=True)
     if not models:
@@ -43,18 +43,22 @@ def run_scan(models: list[Path], config: ScanConfig) -> int:
         return EXIT_NOTHING_SCANNED
     stems = _report_stems(models)
     results, worst = [], EXIT_PASSED
-    for index, path in enumerate(models, start=1):
+
+    def stage_reporter(index: int, path: Path):
+        return _status(console, f"[{index + 1}/{len(models)}] {path.name}", config.quiet)
+
+    for index, path, outcome in scan_many(models, config, stage_reporter):
         try:
-            with _status(console, f"[{index}/{len(models)}] {path.name}", config.quiet) as set_stage:
-                result = scan_model(path, config, on_stage=set_stage)
-            written = write_reports(result, config.output_dir, config.formats, stem=stems[index - 1])
+            if isinstance(outcome, ScanError):
+                raise outcome
+            written = write_reports(outcome, config.output_dir, config.formats, stem=stems[index])
         except ScanError as err:  # bad input: one line, no report
             console.print(f"error: {err}", highlight=False, soft_wrap=True, markup=False)
             worst = max(worst, err.exit_code)
             continue
-        results.append(result)
-        worst = max(worst, result.verdict.exit_code)
-        _summary(console, path, result, written)
+        results.append(outcome)
+        worst = max(worst, outcome.verdict.exit_code)
+        _summary(console, path, outcome, written)
     if "sarif" in config.formats and results:
         write_sarif(results, config.output_dir / "modelscan-vicious.sarif")
     if not results:
