@@ -1,9 +1,9 @@
 """Fit the detector's calibration from scans of a calibration zoo, and ship it as calibration.json.
 
-    python benchmarks/zoo.py --dataset digits --archs mlp,cnn,rescnn --seed-base 100 --out benchmarks/out/calib
+    python -m benchmarks.zoo --dataset digits --archs mlp,cnn,rescnn --seed-base 100 --out benchmarks/out/calib
     MODELSCAN_VICIOUS_CALIBRATION=benchmarks/neutral_calibration.json \
-        python benchmarks/scan_zoo.py --zoo benchmarks/out/calib --out benchmarks/out/calib-scans.json
-    python benchmarks/calibrate.py --scans benchmarks/out/calib-scans.json --zoo-command "..."
+        python -m benchmarks.scan_zoo --zoo benchmarks/out/calib --out benchmarks/out/calib-scans.json
+    python -m benchmarks.calibrate --scans benchmarks/out/calib-scans.json --zoo-command "..."
 
 The scans run with a neutral calibration (all coefficients 0): only their evidence z-scores are used.
 """
@@ -20,8 +20,12 @@ import numpy as np
 
 from modelscan_vicious.detectors.calibration import fit_calibration
 
-WHITE_BOX = ("inversion_gain", "within_class_variance", "within_class_rank", "finetune_drift")
+# finetune_drift stays evidence in the report but out of the fit: on the calibration zoo it tracked
+# unusual honest recipes (label smoothing, 3 epochs), not viciousness, and lowered the
+# leave-one-architecture-out ROC-AUC (see docs/benchmarks.md, section "calibration").
+WHITE_BOX = ("inversion_gain", "within_class_variance", "within_class_rank")
 BLACK_BOX = ("inversion_gain", "within_class_variance", "within_class_rank")
+ALL_FEATURES = ("inversion_gain", "within_class_variance", "within_class_rank", "finetune_drift")
 TARGET = Path(__file__).resolve().parents[1] / "modelscan_vicious" / "calibration.json"
 
 
@@ -46,6 +50,42 @@ def calibrate(rows: list[dict], source: str) -> dict:
     }
 
 
+def leave_one_architecture_out(rows: list[dict], features: tuple[str, ...]) -> np.ndarray:
+    """P(vicious) of each model from a calibration fitted without its architecture."""
+    from modelscan_vicious.detectors.calibration import Z_CLIP
+
+    archs = np.array([r["architecture"] for r in rows])
+    probabilities = np.zeros(len(rows))
+    for arch in np.unique(archs):
+        held = archs == arch
+        train = [r for r, h in zip(rows, held) if not h]
+        entry = fit_calibration([r["z"] for r in train], [int(r["label"] == "vicious") for r in train], features)
+        for i in np.flatnonzero(held):
+            x = np.array([np.clip(rows[i]["z"][f], -Z_CLIP, Z_CLIP) for f in features])
+            probabilities[i] = 1 / (1 + np.exp(-(x @ np.array(entry["coef"]) + entry["intercept"])))
+    return probabilities
+
+
+def report(rows: list[dict], command: str) -> str:
+    from sklearn.metrics import roc_auc_score
+
+    from benchmarks.markdown import table
+
+    y = np.array([r["label"] == "vicious" for r in rows])
+    lines = []
+    for features in (ALL_FEATURES, WHITE_BOX, ("inversion_gain",)):
+        p = leave_one_architecture_out(rows, features)
+        lines.append([", ".join(features), float(roc_auc_score(y, p)), float((p[~y] >= 0.5).mean()),
+                      float((p[y] >= 0.5).mean()), float(p[~y].max())])  # fmt: skip
+    return (
+        f"### Calibration\n\nCommand:\n\n```bash\n{command}\n```\n\n"
+        f"{len(rows)} digits fixtures ({int((~y).sum())} honest, {int(y.sum())} vicious). Leave-one-architecture-out: "
+        "each architecture's models are scored by a calibration fitted on the other two.\n\n"
+        + table(["features", "ROC-AUC", "FPR at p>=0.5", "TPR at p>=0.5", "highest honest p"], lines)
+        + "\n"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scans", type=Path, required=True)
@@ -55,6 +95,15 @@ def main(argv: list[str] | None = None) -> int:
     rows = [r for r in json.loads(args.scans.read_text()) if r["z"]]
     document = calibrate(rows, args.source)
     args.out.write_text(json.dumps(document, indent=2) + "\n")
+    from benchmarks.markdown import update_section
+
+    command = (
+        "python -m benchmarks.zoo --dataset digits --archs mlp,cnn,rescnn --seed-base 100 --out benchmarks/out/calib\n"
+        "MODELSCAN_VICIOUS_CALIBRATION=benchmarks/neutral_calibration.json python -m benchmarks.scan_zoo "
+        "--zoo benchmarks/out/calib --out benchmarks/out/calib-scans.json\n"
+        f"python -m benchmarks.calibrate --scans {args.scans}"
+    )
+    update_section("calibration", report(rows, command))
     for mode, entry in document["modes"].items():
         print(mode, dict(zip(entry["features"], np.round(entry["coef"], 3))), "intercept", round(entry["intercept"], 3))
     return 0

@@ -1,8 +1,8 @@
 """Detection quality on a zoo: ROC-AUC of P(vicious), TPR and per-model FPR at the default threshold, wall time.
 
-    python benchmarks/zoo.py --dataset digits --archs mlp,cnn,rescnn,gapcnn --seed-base 200 --out benchmarks/out/heldout
-    python benchmarks/scan_zoo.py --zoo benchmarks/out/heldout --out benchmarks/out/heldout-scans.json
-    python benchmarks/detect.py --scans benchmarks/out/heldout-scans.json --section detect-digits-heldout
+    python -m benchmarks.zoo --dataset digits --archs mlp,cnn,rescnn,gapcnn --seed-base 200 --out benchmarks/out/heldout
+    python -m benchmarks.scan_zoo --zoo benchmarks/out/heldout --out benchmarks/out/heldout-scans.json
+    python -m benchmarks.detect --scans benchmarks/out/heldout-scans.json --section detect-digits-heldout
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ held-out inputs; the black-box surrogate inverse network is trained on the zoo's
 at the `fast` and `thorough` budgets and decodes the same inputs. Reports each model's SSIM/PSNR/R
 for G and the surrogate, their ratio, and the rank correlation across models.
 
-    python benchmarks/fidelity.py --zoo benchmarks/out/calib --section fidelity-digits
+    python -m benchmarks.fidelity --zoo benchmarks/out/calib --section fidelity-digits
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(measure(args.zoo, entry))
         print(entry["name"], rows[-1]["G"]["ssim"], rows[-1]["thorough"]["ssim"], flush=True)
     (args.zoo / "fidelity.json").write_text(json.dumps(rows, indent=2))
-    command = f"python benchmarks/fidelity.py --zoo {args.zoo} --section {args.section}"
+    command = f"python -m benchmarks.fidelity --zoo {args.zoo} --section {args.section}"
     update_section(args.section, render(rows, command))
     return 0
 

@@ -1,6 +1,6 @@
 """Scan every model of a zoo with the CLI and collect probability, evidence z-scores, R and wall time.
 
-    python benchmarks/scan_zoo.py --zoo benchmarks/out/calib --out benchmarks/out/calib-scans.json
+    python -m benchmarks.scan_zoo --zoo benchmarks/out/calib --out benchmarks/out/calib-scans.json
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Honest models are trained normally and unusually (label smoothing, 3 epochs, inp
 weight decay); vicious ones across beta_R/beta_C in {0.3, 1, 3}, logits and softmax release.
 Formats alternate between ONNX and TorchScript.
 
-    python benchmarks/zoo.py --dataset digits --archs mlp,cnn,rescnn --seed-base 100 --out benchmarks/out/calib
+    python -m benchmarks.zoo --dataset digits --archs mlp,cnn,rescnn --seed-base 100 --out benchmarks/out/calib
 """
 
 from __future__ import annotations
