@@ -25,6 +25,7 @@ def summarise(rows: list[dict], threshold: float = DEFAULT_FAIL_ON_PROBABILITY) 
     p = np.array([r["probability"] for r in rows], dtype=float)
     R = np.array([r["R"] for r in rows], dtype=float)
     flagged = p >= threshold
+    gate = flagged | (R >= DEFAULT_FAIL_ON_RISK)  # what the default scan's exit code does
     return {
         "n_honest": int((~y).sum()),
         "n_vicious": int(y.sum()),
@@ -34,6 +35,8 @@ def summarise(rows: list[dict], threshold: float = DEFAULT_FAIL_ON_PROBABILITY) 
         "fpr": float(flagged[~y].mean()),
         "fpr_R": float((R[~y] >= DEFAULT_FAIL_ON_RISK).mean()),
         "tpr_R": float((R[y] >= DEFAULT_FAIL_ON_RISK).mean()),
+        "tpr_gate": float(gate[y].mean()),
+        "fpr_gate": float(gate[~y].mean()),
         "median_seconds": float(np.median([r["seconds"] for r in rows])),
     }
 
@@ -41,9 +44,11 @@ def summarise(rows: list[dict], threshold: float = DEFAULT_FAIL_ON_PROBABILITY) 
 def render(rows: list[dict], summary: dict, command: str, title: str) -> str:
     head = table(
         ["models (honest/vicious)", "ROC-AUC of P(vicious)", f"TPR at p>={DEFAULT_FAIL_ON_PROBABILITY}",
-         "FPR (honest flagged)", "ROC-AUC of R alone", f"FPR of R>={DEFAULT_FAIL_ON_RISK}", "median scan s"],
+         "FPR (honest flagged)", "ROC-AUC of R alone", f"TPR / FPR of R>={DEFAULT_FAIL_ON_RISK}",
+         "TPR / FPR of the default exit code", "median scan s"],
         [[f"{summary['n_honest']}/{summary['n_vicious']}", summary["auc_probability"], summary["tpr"], summary["fpr"],
-          summary["auc_R"], summary["fpr_R"], summary["median_seconds"]]],
+          summary["auc_R"], f"{summary['tpr_R']:.2f} / {summary['fpr_R']:.2f}",
+          f"{summary['tpr_gate']:.2f} / {summary['fpr_gate']:.2f}", summary["median_seconds"]]],
     )  # fmt: skip
     per_model = table(
         ["model", "label", "format", "release", "accuracy", "P(vicious)", "interval", "R", "refs R", "scan s"],
@@ -60,8 +65,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--section", required=True)
     parser.add_argument("--title", default="Detection")
     parser.add_argument("--command", default="", help="the commands that produced the scans, for the doc")
+    parser.add_argument("--recompute", action="store_true",
+                        help="apply the shipped calibration to the scans' z-scores (scans made with another one)")
     args = parser.parse_args(argv)
     rows = json.loads(args.scans.read_text())
+    if args.recompute:
+        from modelscan_vicious.detectors.calibration import load_calibration
+
+        calibration = load_calibration("white-box")
+        rows = [{**r, "probability": calibration.probability(r["z"]), "interval": [float("nan")] * 2} for r in rows]
     summary = summarise(rows)
     print(json.dumps(summary, indent=2))
     update_section(args.section, render(rows, summary, args.command or __doc__.split("\n\n")[1].strip(), args.title))

@@ -8,9 +8,11 @@ from pathlib import Path
 from modelscan_vicious.data.scaling import InputScaling
 from modelscan_vicious.errors import UsageError
 
-# Default gates, chosen from the measurements in docs/benchmarks.md (see README "Thresholds").
-DEFAULT_FAIL_ON_PROBABILITY = 0.5
-DEFAULT_FAIL_ON_RISK = 1.25
+# Default gates, chosen on the calibration zoo only (docs/benchmarks.md, README "Thresholds"):
+# just above the highest P(vicious) an honest model got when its architecture was left out of the
+# fit (0.836), and just above the highest R the attack got on an honest model (1.175).
+DEFAULT_FAIL_ON_PROBABILITY = 0.85
+DEFAULT_FAIL_ON_RISK = 1.20
 
 
 @dataclass(frozen=True)

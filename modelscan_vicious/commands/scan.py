@@ -15,7 +15,7 @@ _HELP_RELEASE = "What the deployment sends: logits, softmax, top-K (e.g. top-3) 
 def scan_command(
     models: Annotated[list[Path], typer.Argument(help="ONNX (.onnx) or TorchScript (.pt) classifiers to scan.")],
     labels: Annotated[Path, typer.Option(help="Small labelled CSV: label + pixel columns, or path,label.")],
-    aux: Annotated[Path | None, typer.Option(help="Unlabelled attacker inputs: .npz (x), image folder or IDX.")] = None,
+    aux: Annotated[Path | None, typer.Option(help="Unlabelled attacker inputs: .npz (x), image folder, IDX, or 'noise'.")] = None,
     release: Annotated[str, typer.Option(help=_HELP_RELEASE)] = "logits",
     output_dir: Annotated[Path, typer.Option(help="Where reports are written.")] = Path("modelscan-report"),
     format: Annotated[str, typer.Option("--format", help="Comma list of json, html, sarif.")] = "json,html",

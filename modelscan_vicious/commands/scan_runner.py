@@ -84,7 +84,11 @@ def _report_stems(models: list[Path]) -> list[str]:
     return stems
 
 
+STAGES = ("load", "references", "attack", "detector", "white-box attack", "mitigations")
+
+
 def _status(console, label: str, quiet: bool):
+    """A Rich progress bar over the scan's stages, on stderr; nothing when quiet or not a terminal."""
     from contextlib import contextmanager
 
     @contextmanager
@@ -92,8 +96,17 @@ def _status(console, label: str, quiet: bool):
         if quiet or not console.is_terminal:
             yield lambda stage: None
             return
-        with console.status(f"{label}: starting") as live:
-            yield lambda stage: live.update(f"{label}: {stage}")
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=console, transient=True) as progress:
+            task = progress.add_task(f"{label}: starting", total=len(STAGES))
+
+            def on_stage(stage: str) -> None:
+                done = STAGES.index(stage) if stage in STAGES else 0
+                progress.update(task, description=f"{label}: {stage}", completed=done)
+
+            yield on_stage
 
     return status()
 

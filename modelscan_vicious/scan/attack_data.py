@@ -22,6 +22,9 @@ class PreparedData:
     probe_images: np.ndarray  # inputs on which outputs are compared (never trained on by references)
 
 
+NOISE_AUX = "noise"  # `--aux noise`: an attacker who knows nothing about the data
+
+
 def prepare_attack_data(
     labelled: np.ndarray, aux: np.ndarray | None, aux_name: str | None, *, max_aux: int, seed: int
 ) -> PreparedData:
@@ -34,17 +37,20 @@ def prepare_attack_data(
         n_eval = int(np.clip(EVAL_FRACTION * len(pool), MIN_EVAL, MAX_EVAL))
         train, held_out = pool[n_eval:], pool[:n_eval]
         description = f"auxiliary inputs ({len(train)} from {aux_name}), same source as the evaluation inputs"
-        lower_bound = False
+        attack = AttackData(train, held_out, train, description, lower_bound=False)
+        return PreparedData(attack=attack, reference_images=train, probe_images=held_out)
+    order = rng.permutation(len(labelled))
+    n_eval = int(np.clip(EVAL_FRACTION * len(labelled), min(MIN_EVAL, len(labelled) // 2), MAX_EVAL))
+    held_out, base = labelled[order[:n_eval]], labelled[order[n_eval:]]
+    augmented = augment(base, AUGMENT_COPIES, rng)
+    if aux_name == NOISE_AUX:
+        noise = rng.random((min(max_aux, len(augmented)), *labelled.shape[1:]), dtype=np.float32)
+        description = f"uniform noise only ({len(noise)} inputs): the attacker knows nothing of the data"
+        attack = AttackData(noise, held_out, augmented, description, lower_bound=True)
     else:
-        order = rng.permutation(len(labelled))
-        n_eval = int(np.clip(EVAL_FRACTION * len(labelled), min(MIN_EVAL, len(labelled) // 2), MAX_EVAL))
-        held_out, base = labelled[order[:n_eval]], labelled[order[n_eval:]]
-        train = augment(base, AUGMENT_COPIES, rng)
         description = f"labelled set only ({len(base)} inputs, augmented x{AUGMENT_COPIES}); a real server has more"
-        lower_bound = True
-    attack = AttackData(train=train, eval=held_out, covariance_samples=train, description=description,
-                        lower_bound=lower_bound)  # fmt: skip
-    return PreparedData(attack=attack, reference_images=train, probe_images=held_out)
+        attack = AttackData(augmented, held_out, augmented, description, lower_bound=True)
+    return PreparedData(attack=attack, reference_images=augmented, probe_images=held_out)
 
 
 def augment(images: np.ndarray, copies: int, rng: np.random.Generator) -> np.ndarray:

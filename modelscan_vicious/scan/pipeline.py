@@ -25,7 +25,7 @@ from modelscan_vicious.detectors.base import DetectorContext, ModelUnderTest, cr
 from modelscan_vicious.detectors.references import module_predictor, reinitialise, train_classifier
 from modelscan_vicious.errors import ModelNotTrainableError, ScanError
 from modelscan_vicious.loading import load_model
-from modelscan_vicious.scan.attack_data import prepare_attack_data
+from modelscan_vicious.scan.attack_data import NOISE_AUX, prepare_attack_data
 from modelscan_vicious.scan.environment import environment
 from modelscan_vicious.scan.result import PluginOutcome, ReconstructionResult, ScanResult
 from modelscan_vicious.scan.verdict import decide, error_verdict
@@ -100,7 +100,8 @@ def _load(path: Path, config: ScanConfig):
     layout = read_csv_layout(config.labels)
     model = load_model(path, input_shape=config.input_shape, n_pixels=layout.n_pixels or None, device=config.device)
     labelled = load_labelled_csv(config.labels, model.input_shape, model.n_outputs, pixel_range=config.pixel_range)
-    aux = load_auxiliary(config.aux, model.input_shape) if config.aux else None
+    noise = config.aux is not None and str(config.aux) == NOISE_AUX and not config.aux.exists()
+    aux = load_auxiliary(config.aux, model.input_shape) if config.aux and not noise else None
     prepared = prepare_attack_data(labelled.images, aux, config.aux.name if config.aux else None,
                                    max_aux=config.budget.max_aux, seed=config.seed)  # fmt: skip
     try:

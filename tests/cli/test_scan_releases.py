@@ -47,3 +47,12 @@ def test_without_aux_the_reconstruction_is_a_lower_bound(tiny_models, labels_csv
     assert doc["reconstruction"]["lower_bound"] is True
     assert "labelled set" in doc["reconstruction"]["attacker_data"]
     assert doc["settings"]["aux"] is None
+
+
+def test_noise_attacker_is_recorded_as_a_lower_bound(tiny_models, labels_csv, tmp_path, tiny_scan):
+    model = tiny_models.vicious_onnx.path
+    rc = scan([model], tmp_path, "--aux", "noise", "--fail-on-risk", HIGH_RISK_GATE, labels=labels_csv)
+    doc = report(tmp_path, model.stem)
+    assert rc in (EXIT_PASSED, 1)
+    assert doc["reconstruction"]["lower_bound"] is True
+    assert doc["reconstruction"]["attacker_data"].startswith("uniform noise")
