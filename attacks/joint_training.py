@@ -33,6 +33,9 @@ class JointTrainingConfig:
     label_smoothing: float = 0.0
     input_noise: float = 0.0  # std of Gaussian noise added to training inputs (an unusual honest recipe)
     weight_decay: float = 0.0
+    # Adaptive adversary: weight of a term that keeps F's outputs looking honest (little
+    # within-class spread), so output statistics alone do not give the joint training away.
+    adaptive_weight: float = 0.0
     seed: int = 0
 
     @property
@@ -84,6 +87,8 @@ def train_jointly(
             ce = F.cross_entropy(logits, y, label_smoothing=config.label_smoothing)
             rec = loss_r(decoder(released(logits, config.release)), x)
             loss_f = config.beta_c * ce + config.beta_r * rec
+            if config.adaptive_weight:
+                loss_f = loss_f + config.adaptive_weight * within_class_share(logits, y)
             # F follows L_F, G follows L_R only: two gradient computations over one graph.
             grads_f = torch.autograd.grad(loss_f, f_params, retain_graph=True, allow_unused=True)
             grads_g = torch.autograd.grad(rec, g_params)
@@ -94,6 +99,17 @@ def train_jointly(
             on_epoch(epoch, total / len(x_all))
     classifier.eval()
     decoder.eval()
+
+
+def within_class_share(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Differentiable share of (row-centred) logit variance within classes, over one batch."""
+    scores = logits - logits.mean(1, keepdim=True)
+    total = ((scores - scores.mean(0)) ** 2).sum() + 1e-8
+    within = scores.new_zeros(())
+    for c in labels.unique():
+        members = scores[labels == c]
+        within = within + ((members - members.mean(0)) ** 2).sum()
+    return within / total
 
 
 def _apply(optimizer: torch.optim.Optimizer, params: list[torch.Tensor], grads) -> None:

@@ -56,7 +56,12 @@ def render(rows: list[dict], summary: dict, command: str, title: str) -> str:
           "-".join(f"{v:.2f}" for v in r["interval"]), r["R"],
           "-".join(f"{v:.2f}" for v in (min(r["reference_R"]), max(r["reference_R"]))), r["seconds"]] for r in rows],
     )  # fmt: skip
-    return f"### {title}\n\nCommand:\n\n```bash\n{command}\n```\n\n{head}\n\nPer model:\n\n{per_model}\n"
+    adaptive = [r for r in rows if "adaptive" in r["name"]]
+    adaptive_text = "".join(
+        f"Adaptive adversary `{r['name']}`: P(vicious) {r['probability']:.3f}, R {r['R']:.3f}.\n" for r in adaptive
+    )
+    return (f"### {title}\n\nCommand:\n\n```bash\n{command}\n```\n\n{head}\n\n{adaptive_text}\n"
+            f"Per model:\n\n{per_model}\n")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -29,7 +29,9 @@ from modelscan_vicious.scan.white_box import score
 
 
 def measure(zoo: Path, entry: dict, seed: int = 0) -> dict:
-    model = load_model(zoo / entry["file"], n_pixels=None, input_shape=None)
+    with np.load(zoo / entry["aux"]) as archive:
+        n_pixels = int(np.prod(archive["x"].shape[1:]))  # TorchScript needs it to infer the input shape
+    model = load_model(zoo / entry["file"], n_pixels=n_pixels)
     aux = load_auxiliary(zoo / entry["aux"], model.input_shape)
     data = prepare_attack_data(aux, aux, entry["aux"], max_aux=len(aux), seed=seed).attack
     decoder = torch.jit.load(str(zoo / entry["decoder_file"]), map_location="cpu").eval()

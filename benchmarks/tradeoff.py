@@ -64,7 +64,8 @@ def render(rows: list[dict], command: str, n_train: int, n_test: int) -> str:
         f"CNN F and MLP decoder G, {n_train} training and {n_test} held-out MNIST images (28x28, not padded), "
         "one seed. The paper trains WideResNet-28 on 60k images at 32x32 and averages 5 seeds, so absolute "
         "numbers differ; the shape of the trade-off is what to compare. G on an honest (0/1) model is a decoder "
-        "trained after the fact on F's outputs, which the paper does not report (it lists R = 1 by definition).\n\n"
+        "trained after the fact on F's outputs, which the paper does not report (it lists R = 1 by definition). "
+        "`train s` is wall time while other benchmarks shared the 2 cores.\n\n"
         f"{body}\n"
     )
 

@@ -1,6 +1,7 @@
 """Build a zoo of honest and vicious classifiers with `make-fixture`, for calibration and benchmarks.
 
-Honest models are trained normally and unusually (label smoothing, 3 epochs, input noise, heavy
+An adaptive adversary (`adaptive-b3`) is vicious with an extra loss term that keeps its outputs'
+within-class spread small, like an honest model's. Honest models are trained normally and unusually (label smoothing, 3 epochs, input noise, heavy
 weight decay); vicious ones across beta_R/beta_C in {0.3, 1, 3}, logits and softmax release.
 Formats alternate between ONNX and TorchScript.
 
@@ -27,6 +28,8 @@ RECIPES: dict[str, list[str]] = {
     "vicious-b3": ["--beta-r", "3"],
     "vicious-b1-softmax": ["--beta-r", "1", "--release", "softmax"],
     "vicious-b3-softmax": ["--beta-r", "3", "--release", "softmax"],
+    # Adaptive adversary: vicious, plus a term keeping within-class output spread honest-looking.
+    "adaptive-b3": ["--beta-r", "3", "--adaptive-weight", "3"],
 }
 
 

@@ -28,6 +28,7 @@ def make_fixture_command(
     label_smoothing: Annotated[float, typer.Option(min=0.0, max=0.9)] = 0.0,
     input_noise: Annotated[float, typer.Option(min=0.0, help="Std of Gaussian noise on training inputs.")] = 0.0,
     weight_decay: Annotated[float, typer.Option(min=0.0)] = 0.0,
+    adaptive_weight: Annotated[float, typer.Option(min=0.0, help="Adaptive adversary: weight of a term keeping outputs' within-class spread honest-looking.")] = 0.0,
     seed: Annotated[int, typer.Option(help="Seed for initialisation and batch order.")] = 0,
     out_dir: Annotated[Path, typer.Option(help="Folder for the model, its decoder and the manifest.")] = Path("fixtures"),
     manifest: Annotated[Path | None, typer.Option(help="Manifest to update (default OUT_DIR/manifest.json).")] = None,
@@ -53,7 +54,8 @@ def make_fixture_command(
         raise UsageError("--beta-r and --beta-c must be non-negative and not both 0")
     config = JointTrainingConfig(
         beta_c=beta_c, beta_r=beta_r, alpha=alpha, gamma=gamma, epochs=epochs, lr=lr, batch_size=batch_size,
-        release=release, label_smoothing=label_smoothing, input_noise=input_noise, weight_decay=weight_decay, seed=seed,
+        release=release, label_smoothing=label_smoothing, input_noise=input_noise, weight_decay=weight_decay,
+        adaptive_weight=adaptive_weight, seed=seed,
     )  # fmt: skip
     spec = FixtureSpec(name=name, architecture=architecture, export_format=export_format, training=config)
     splits = split_dataset(load_dataset(dataset))

@@ -11,6 +11,7 @@ import numpy as np
 from modelscan_vicious.scan.result import ModelInfo
 
 MAX_MODEL_BYTES = 1 << 30  # 1 GiB: far above any image classifier this tool targets
+MAX_PROBE_SECONDS = 30.0  # a classifier that needs longer for 16 small inputs would make the scan unbounded
 PROBABILITY_TOLERANCE = 1e-3
 
 
@@ -69,3 +70,13 @@ def classify_outputs(outputs: np.ndarray) -> str:
 def probe_inputs(input_shape: tuple[int, int, int], n: int = 16) -> np.ndarray:
     """Seeded random inputs used to check a freshly loaded model runs and to classify its outputs."""
     return np.random.default_rng(0).random((n, *input_shape), dtype=np.float32)
+
+
+def check_probe_time(path: Path, seconds: float) -> None:
+    """Refuse models whose first 16 queries took unreasonably long: the scan makes thousands."""
+    from modelscan_vicious.errors import ModelLoadError
+
+    if seconds > MAX_PROBE_SECONDS:
+        raise ModelLoadError(
+            f"{path}: 16 queries took {seconds:.0f} s (limit {MAX_PROBE_SECONDS:.0f} s); too slow to scan safely"
+        )

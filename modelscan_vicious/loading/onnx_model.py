@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
 
 from modelscan_vicious.errors import InputShapeError, ModelLoadError
-from modelscan_vicious.loading.base import SuspectModel, classify_outputs, probe_inputs
+from modelscan_vicious.loading.base import SuspectModel, check_probe_time, classify_outputs, probe_inputs
 
 STANDARD_DOMAINS = {"", "ai.onnx", "ai.onnx.ml"}
 
@@ -25,7 +26,9 @@ class OnnxSuspectModel(SuspectModel):
         self._input_rank = len(graph_input.shape)
         self._fixed_batch = graph_input.shape[0] if isinstance(graph_input.shape[0], int) else None
         shape = _input_shape(path, graph_input.shape, input_shape)
+        start = time.perf_counter()
         outputs = self._run(probe_inputs(shape), shape, path)
+        check_probe_time(path, time.perf_counter() - start)
         super().__init__(path, shape, int(outputs.shape[1]), classify_outputs(outputs))
 
     def _run(self, inputs: np.ndarray, shape: tuple[int, int, int], path: Path) -> np.ndarray:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import io
 import zipfile
+import time
 from pathlib import Path
 
 import numpy as np
 
 from modelscan_vicious.errors import InputShapeError, ModelLoadError
-from modelscan_vicious.loading.base import SuspectModel, classify_outputs, probe_inputs
+from modelscan_vicious.loading.base import SuspectModel, check_probe_time, classify_outputs, probe_inputs
 
 ALLOWED_NAMESPACES = {"aten", "prim"}
 
@@ -33,12 +34,15 @@ class TorchScriptSuspectModel(SuspectModel):
         _refuse_foreign_operators(path, self._module)
         shape = input_shape or infer_input_shape(path, self._module, n_pixels)
         try:
+            start = time.perf_counter()
             outputs = self.predict(probe_inputs(shape), batch_size=16)
+            seconds = time.perf_counter() - start
         except Exception as err:  # TorchScript raises RuntimeError with multi-line traces
             first = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
             raise InputShapeError(
                 f"{path}: the model rejects input shape {shape} ({first}); pass --input-shape C,H,W"
             ) from err
+        check_probe_time(path, seconds)
         if outputs.ndim != 2:
             raise ModelLoadError(f"{path}: expected (N, classes) outputs, got shape {outputs.shape}")
         super().__init__(path, shape, int(outputs.shape[1]), classify_outputs(outputs))

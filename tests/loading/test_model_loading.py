@@ -362,3 +362,12 @@ def test_infer_input_shape_for_conv_first_layer():
     with pytest.raises(InputShapeError, match="not a square 3-channel image"):
         infer_input_shape(Path("m.pt"), conv, 3 * 16 * 15)
 
+
+
+def test_a_model_too_slow_to_query_is_refused(tiny_models, monkeypatch):
+    import modelscan_vicious.loading.base as base
+
+    monkeypatch.setattr(base, "MAX_PROBE_SECONDS", -1.0)  # every probe is "too slow"
+    for path in (tiny_models.honest_onnx.path, tiny_models.honest_torchscript.path):
+        with pytest.raises(ModelLoadError, match="too slow to scan safely"):
+            load_model(path, n_pixels=64)

@@ -104,3 +104,15 @@ def test_session_fixtures_vicious_decoder_beats_honest(tiny_models, digits_split
     vicious = _decoder_psnr(tiny_models.vicious_onnx, digits_splits)
     assert vicious > honest + 0.5, f"decoder PSNR honest {honest:.2f} dB, vicious {vicious:.2f} dB"  # 14.8 vs 16.4
     assert tiny_models.honest_onnx.test_accuracy > 0.9 and tiny_models.vicious_onnx.test_accuracy > 0.85
+
+
+def test_within_class_share_is_zero_for_class_constant_logits_and_differentiable():
+    from modelscan_vicious.attacks.joint_training import within_class_share
+
+    labels = torch.tensor([0, 0, 1, 1])
+    constant = torch.tensor([[2.0, 0.0], [2.0, 0.0], [0.0, 3.0], [0.0, 3.0]], requires_grad=True)
+    assert float(within_class_share(constant, labels)) == pytest.approx(0.0, abs=1e-6)
+    spread = torch.tensor([[2.0, 0.0], [1.0, 1.0], [0.0, 3.0], [1.0, 2.0]], requires_grad=True)
+    share = within_class_share(spread, labels)
+    share.backward()
+    assert 0.0 < float(share) < 1.0 and spread.grad.abs().sum() > 0
