@@ -111,8 +111,8 @@ def test_within_class_share_is_zero_for_class_constant_logits_and_differentiable
 
     labels = torch.tensor([0, 0, 1, 1])
     constant = torch.tensor([[2.0, 0.0], [2.0, 0.0], [0.0, 3.0], [0.0, 3.0]], requires_grad=True)
-    assert float(within_class_share(constant, labels)) == pytest.approx(0.0, abs=1e-6)
+    assert within_class_share(constant, labels).item() == pytest.approx(0.0, abs=1e-6)
     spread = torch.tensor([[2.0, 0.0], [1.0, 1.0], [0.0, 3.0], [1.0, 2.0]], requires_grad=True)
     share = within_class_share(spread, labels)
     share.backward()
-    assert 0.0 < float(share) < 1.0 and spread.grad.abs().sum() > 0
+    assert 0.0 < share.item() < 1.0 and spread.grad.abs().sum() > 0

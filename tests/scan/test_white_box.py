@@ -1,0 +1,43 @@
+"""The rMLE stage and the choice of the stronger attack."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from modelscan_vicious.attacks.base import AttackOutcome
+from modelscan_vicious.attacks.rmle import rmle_invert, total_variation
+from modelscan_vicious.loading import load_model
+from modelscan_vicious.scan.white_box import score, stronger
+
+
+def _outcome(originals, reconstructions, covariance_samples):
+    s = score("inverse-network", originals, reconstructions, covariance_samples)
+    return AttackOutcome(reconstructions, s.R, s.psnr, s.ssim, s.per_sample_risk, prototype_ssim=0.0)
+
+
+def test_rmle_matches_the_target_outputs_better_than_its_grey_start(tiny_models, digits_splits):
+    import torch
+
+    model = load_model(tiny_models.vicious_onnx.path)
+    images = digits_splits.pool.images[:8]
+    targets = model.predict(images)
+    recon = rmle_invert(model.trainable_copy(), targets, (1, 8, 8), output_kind="logits", release="logits", steps=60)
+    assert recon.shape == images.shape and recon.min() >= 0 and recon.max() <= 1
+    grey = np.full_like(images, 0.5)
+    miss = lambda x: float(np.mean((model.predict(x) - targets) ** 2))  # noqa: E731
+    assert miss(recon) < miss(grey)
+    assert float(total_variation(torch.zeros(1, 1, 4, 4))) == 0.0
+
+
+def test_stronger_takes_rmle_only_when_it_reconstructs_better(digits_splits):
+    rng = np.random.default_rng(0)
+    images = digits_splits.pool.images[:40]
+    cov = digits_splits.train.images[:300]
+    blurry = np.clip(images + rng.normal(0, 0.3, images.shape), 0, 1).astype(np.float32)
+    surrogate = _outcome(images, blurry, cov)
+    sharp = score("rmle", images[:10], images[:10] * 0.98, cov)
+    best, summaries = stronger(surrogate, images, sharp, cov)
+    assert best.name == "rmle" and [s["name"] for s in summaries] == ["inverse-network", "rmle"]
+    weak = score("rmle", images[:10], np.full_like(images[:10], 0.5), cov)
+    assert stronger(surrogate, images, weak, cov)[0].name == "inverse-network"
+    assert stronger(surrogate, images, None, cov)[0].R == surrogate.R
