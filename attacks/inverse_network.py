@@ -12,6 +12,7 @@ import torch.nn.functional as F
 
 from modelscan_vicious.attacks.base import Attack, AttackData, AttackOutcome, FeatureOracle, register_attack
 from modelscan_vicious.attacks.decoders import OutputDecoder
+from modelscan_vicious.attacks.feature_encoding import ClassResidualEncoder
 from modelscan_vicious.metrics import fit_covariance, per_sample_risk, psnr, ssim
 from modelscan_vicious.metrics.image_quality import ssim_loss_fn
 
@@ -30,10 +31,10 @@ class InverseNetworkAttack(Attack):
 
     def run(self, oracle: FeatureOracle, data: AttackData, *, seed: int) -> AttackOutcome:
         train_features, eval_features = oracle(data.train), oracle(data.eval)
-        mean, std = train_features.mean(0), train_features.std(0) + 1e-6
-        decoder = self._fit((train_features - mean) / std, data.train, seed)
+        encoder = ClassResidualEncoder.fit(train_features)
+        decoder = self._fit(encoder.encode(train_features), data.train, seed)
         with torch.no_grad():
-            inputs = torch.from_numpy(((eval_features - mean) / std).astype(np.float32)).to(self.device)
+            inputs = torch.from_numpy(encoder.encode(eval_features)).to(self.device)
             reconstructions = decoder(inputs).cpu().numpy()
         covariance = fit_covariance(data.covariance_samples.reshape(len(data.covariance_samples), -1))
         risks = per_sample_risk(data.eval, reconstructions, covariance)

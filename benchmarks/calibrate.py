@@ -20,12 +20,14 @@ import numpy as np
 
 from modelscan_vicious.detectors.calibration import fit_calibration
 
-# finetune_drift stays evidence in the report but out of the fit: on the calibration zoo it tracked
-# unusual honest recipes (label smoothing, 3 epochs), not viciousness, and lowered the
-# leave-one-architecture-out ROC-AUC (see docs/benchmarks.md, section "calibration").
-WHITE_BOX = ("inversion_gain", "within_class_variance", "within_class_rank")
-BLACK_BOX = ("inversion_gain", "within_class_variance", "within_class_rank")
-ALL_FEATURES = ("inversion_gain", "within_class_variance", "within_class_rank", "finetune_drift")
+# Only leakage evidence enters the fit. The output-statistics evidence (within-class variance and
+# rank) is exactly what an adaptive adversary suppresses (it drove their z-scores to -7..-17 on the
+# held-out zoo's adaptive models), and finetune_drift tracked unusual honest recipes (label
+# smoothing, few epochs) rather than viciousness. All stay in the report as evidence.
+WHITE_BOX = ("inversion_gain", "reconstruction_risk")
+BLACK_BOX = ("inversion_gain", "reconstruction_risk")
+ALL_FEATURES = ("inversion_gain", "reconstruction_risk", "within_class_variance", "within_class_rank",
+                "finetune_drift")  # fmt: skip
 TARGET = Path(__file__).resolve().parents[1] / "modelscan_vicious" / "calibration.json"
 
 
@@ -73,7 +75,7 @@ def report(rows: list[dict], command: str) -> str:
 
     y = np.array([r["label"] == "vicious" for r in rows])
     lines = []
-    for features in (ALL_FEATURES, WHITE_BOX, ("inversion_gain",)):
+    for features in (ALL_FEATURES, ALL_FEATURES[:4], WHITE_BOX, ("inversion_gain",), ("reconstruction_risk",)):
         p = leave_one_architecture_out(rows, features)
         lines.append([", ".join(features), float(roc_auc_score(y, p)), float((p[~y] >= 0.5).mean()),
                       float((p[y] >= 0.5).mean()), float(p[~y].max())])  # fmt: skip

@@ -81,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         rows = [{**r, "probability": calibration.probability(r["z"]), "interval": [float("nan")] * 2} for r in rows]
     summary = summarise(rows)
     print(json.dumps(summary, indent=2))
-    update_section(args.section, render(rows, summary, args.command or __doc__.split("\n\n")[1].strip(), args.title))
+    default_command = "\n".join(line.strip() for line in __doc__.split("\n\n")[1].splitlines())
+    update_section(args.section, render(rows, summary, args.command or default_command, args.title))
     return 0
 
 

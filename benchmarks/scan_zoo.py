@@ -14,10 +14,13 @@ from pathlib import Path
 from modelscan_vicious.cli import main as cli
 
 
-def scan_zoo(zoo: Path, budget: str = "fast", seed: int = 0, with_aux: bool = True) -> list[dict]:
+def scan_zoo(zoo: Path, budget: str = "fast", seed: int = 0, with_aux: bool = True,
+             names: set[str] | None = None) -> list[dict]:  # fmt: skip
     rows = []
     report_dir = zoo / "reports"
     for entry in json.loads((zoo / "manifest.json").read_text()):
+        if names is not None and entry["name"] not in names:
+            continue
         argv = ["scan", str(zoo / entry["file"]), "--labels", str(zoo / entry["labels_csv"]), "--output-dir",
                 str(report_dir), "--budget", budget, "--seed", str(seed), "--quiet", "--format", "json"]  # fmt: skip
         if with_aux:
@@ -47,8 +50,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--budget", default="fast")
     parser.add_argument("--no-aux", action="store_true")
+    parser.add_argument("--names", default=None, help="comma list: scan only these and merge into --out")
     args = parser.parse_args(argv)
-    rows = scan_zoo(args.zoo, args.budget, with_aux=not args.no_aux)
+    names = set(args.names.split(",")) if args.names else None
+    rows = scan_zoo(args.zoo, args.budget, with_aux=not args.no_aux, names=names)
+    if names is not None and args.out.exists():
+        rows = [r for r in json.loads(args.out.read_text()) if r["name"] not in names] + rows
     args.out.write_text(json.dumps(rows, indent=2))
     return 0
 

@@ -3,6 +3,8 @@
 Evidence, each as the suspect's value against the references' values:
 - inversion_gain: SSIM the surrogate inverse network reaches beyond the class prototype; vicious
   outputs carry the input, honest ones mostly the class.
+- reconstruction_risk: R of the same attack. These two leakage measures are what a vicious model
+  cannot suppress without giving up its purpose; the calibration relies on them.
 - within_class_variance: share of output variance within predicted classes.
 - within_class_rank: how many output directions vary within a class.
 - finetune_drift (white-box): how far outputs move under a few steps of honest fine-tuning on the
@@ -29,6 +31,7 @@ from modelscan_vicious.scan.result import Evidence, ViciousnessResult
 
 DESCRIPTIONS = {
     "inversion_gain": "SSIM a surrogate decoder reaches from the outputs, minus what the predicted class alone gives.",
+    "reconstruction_risk": "Reconstruction risk R the surrogate decoder reaches from the full outputs.",
     "within_class_variance": "Share of output variance within predicted classes; classification needs little of it.",
     "within_class_rank": "Effective number of output directions that vary within a class.",
     "finetune_drift": "How far outputs move under honest fine-tuning on the labelled set, relative to their spread.",
@@ -62,6 +65,7 @@ class FineTuneDistanceDetector(Detector):
         classes = outputs.argmax(1)
         stats = {
             "inversion_gain": model.attack.ssim - model.attack.prototype_ssim,
+            "reconstruction_risk": model.attack.R,
             "within_class_variance": within_class_variance_share(scores, classes),
             "within_class_rank": within_class_effective_rank(scores, classes),
         }
