@@ -65,7 +65,7 @@ def render(rows: list[dict], command: str, n_train: int, n_test: int) -> str:
         "one seed. The paper trains WideResNet-28 on 60k images at 32x32 and averages 5 seeds, so absolute "
         "numbers differ; the shape of the trade-off is what to compare. G on an honest (0/1) model is a decoder "
         "trained after the fact on F's outputs, which the paper does not report (it lists R = 1 by definition). "
-        "`train s` is wall time while other benchmarks shared the 2 cores.\n\n"
+        "`train s` is wall time with one PyTorch thread (`OMP_NUM_THREADS=1`) while another single-threaded benchmark used the other core.\n\n"
         f"{body}\n"
     )
 

@@ -10,6 +10,7 @@ import pytest
 from scan_helpers import HIGH_RISK_GATE, files_under, report, scan, tiny_scan_settings
 
 from modelscan_vicious.commands.scan_runner import _report_stems
+from modelscan_vicious.detectors.finetune_distance import DESCRIPTIONS
 from modelscan_vicious.errors import EXIT_PASSED, EXIT_RISK_FOUND, EXIT_SCAN_ERROR
 from modelscan_vicious.reports import validate_report
 
@@ -48,7 +49,8 @@ def test_json_report_validates_and_records_how_it_was_made(full_scan):
     assert doc["model"]["sha256"] and doc["model"]["trainable"] is True
     assert doc["reconstruction"]["lower_bound"] is False  # --aux given
     assert len(doc["reconstruction"]["reference_R"]) == 2
-    assert len(doc["viciousness"]["evidence"]) == 4 and doc["viciousness"]["mode"] == "white-box"
+    evidence = [e["name"] for e in doc["viciousness"]["evidence"]]
+    assert evidence == list(DESCRIPTIONS) and doc["viciousness"]["mode"] == "white-box"
 
 
 def test_html_and_sarif_reports_are_written(full_scan):
