@@ -21,8 +21,8 @@ import numpy as np
 from modelscan_vicious.detectors.calibration import fit_calibration
 
 # Only leakage evidence enters the fit. The output-statistics evidence (within-class variance and
-# rank) is exactly what an adaptive adversary suppresses (it drove their z-scores to -7..-17 on the
-# held-out zoo's adaptive models), and finetune_drift tracked unusual honest recipes (label
+# rank) is exactly what an adaptive adversary suppresses (it drove the within-class variance z-score
+# to -7..-18 on the zoos' adaptive models), and finetune_drift tracked unusual honest recipes (label
 # smoothing, few epochs) rather than viciousness. All stay in the report as evidence.
 WHITE_BOX = ("inversion_gain", "reconstruction_risk")
 BLACK_BOX = ("inversion_gain", "reconstruction_risk")
