@@ -91,7 +91,7 @@ def report(rows: list[dict], command: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scans", type=Path, required=True)
-    parser.add_argument("--source", default="digits zoo: mlp, cnn, rescnn; seeds 100-129")
+    parser.add_argument("--source", default="digits zoo: mlp, cnn, rescnn; seeds 100-130")
     parser.add_argument("--out", type=Path, default=TARGET)
     args = parser.parse_args(argv)
     rows = [r for r in json.loads(args.scans.read_text()) if r["z"]]
