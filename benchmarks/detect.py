@@ -56,12 +56,24 @@ def render(rows: list[dict], summary: dict, command: str, title: str) -> str:
           "-".join(f"{v:.2f}" for v in r["interval"]), r["R"],
           "-".join(f"{v:.2f}" for v in (min(r["reference_R"]), max(r["reference_R"]))), r["seconds"]] for r in rows],
     )  # fmt: skip
+    by_arch = table(["architecture", "ROC-AUC of P(vicious)", "median scan s"],
+                    [[arch, *_arch_summary(rows, arch)] for arch in dict.fromkeys(r["architecture"] for r in rows)])
+    head = f"{head}\n\nPer architecture:\n\n{by_arch}"
     adaptive = [r for r in rows if "adaptive" in r["name"]]
     adaptive_text = "".join(
         f"Adaptive adversary `{r['name']}`: P(vicious) {r['probability']:.3f}, R {r['R']:.3f}.\n" for r in adaptive
     )
     return (f"### {title}\n\nCommand:\n\n```bash\n{command}\n```\n\n{head}\n\n{adaptive_text}\n"
             f"Per model:\n\n{per_model}\n")
+
+
+def _arch_summary(rows: list[dict], arch: str) -> tuple:
+    from sklearn.metrics import roc_auc_score
+
+    mine = [r for r in rows if r["architecture"] == arch]
+    labels = [r["label"] == "vicious" for r in mine]
+    auc = roc_auc_score(labels, [r["probability"] for r in mine]) if 0 < sum(labels) < len(labels) else float("nan")
+    return float(auc), float(np.median([r["seconds"] for r in mine]))
 
 
 def main(argv: list[str] | None = None) -> int:
