@@ -107,7 +107,7 @@ def _session(path: Path, proto, device: str):
     options = ort.SessionOptions()
     options.log_severity_level = 3
     # Few threads and no spin-waiting: the scan trains PyTorch models between queries, and spinning
-    # onnxruntime workers would steal those cores (measured: a 30x slowdown on 2 cores).
+    # onnxruntime workers would steal those cores (measured: about 25x slower on 2 cores).
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
