@@ -18,6 +18,10 @@ from benchmarks.markdown import table, update_section
 from modelscan_vicious.config import DEFAULT_FAIL_ON_PROBABILITY, DEFAULT_FAIL_ON_RISK
 
 
+# Evidence z-scores shown per model, so the analysis in docs/benchmarks.md can be checked.
+Z_COLUMNS = ("inversion_gain", "reconstruction_risk", "within_class_variance", "finetune_drift")
+
+
 def summarise(rows: list[dict], threshold: float = DEFAULT_FAIL_ON_PROBABILITY) -> dict:
     from sklearn.metrics import roc_auc_score
 
@@ -51,10 +55,12 @@ def render(rows: list[dict], summary: dict, command: str, title: str) -> str:
           f"{summary['tpr_gate']:.2f} / {summary['fpr_gate']:.2f}", summary["median_seconds"]]],
     )  # fmt: skip
     per_model = table(
-        ["model", "label", "format", "release", "accuracy", "P(vicious)", "interval", "R", "refs R", "scan s"],
+        ["model", "label", "format", "release", "accuracy", "P(vicious)", "interval", "R", "refs R", "scan s",
+         *(f"z {name}" for name in Z_COLUMNS)],
         [[r["name"], r["label"], r["format"], r["release"], r["test_accuracy"], r["probability"],
           "-".join(f"{v:.2f}" for v in r["interval"]), r["R"],
-          "-".join(f"{v:.2f}" for v in (min(r["reference_R"]), max(r["reference_R"]))), r["seconds"]] for r in rows],
+          "-".join(f"{v:.2f}" for v in (min(r["reference_R"]), max(r["reference_R"]))), r["seconds"],
+          *(f"{r['z'].get(name, float('nan')):.1f}" for name in Z_COLUMNS)] for r in rows],
     )  # fmt: skip
     by_arch = table(["architecture", "ROC-AUC of P(vicious)", "median scan s"],
                     [[arch, *_arch_summary(rows, arch)] for arch in dict.fromkeys(r["architecture"] for r in rows)])
