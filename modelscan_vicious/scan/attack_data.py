@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from modelscan_vicious.attacks.base import AttackData
+from modelscan_vicious.data.augment import augment
 from modelscan_vicious.errors import DataLoadError
 
 EVAL_FRACTION = 0.2
@@ -51,14 +52,3 @@ def prepare_attack_data(
         description = f"labelled set only ({len(base)} inputs, augmented x{AUGMENT_COPIES}); a real server has more"
         attack = AttackData(augmented, held_out, augmented, description, lower_bound=True)
     return PreparedData(attack=attack, reference_images=augmented, probe_images=held_out)
-
-
-def augment(images: np.ndarray, copies: int, rng: np.random.Generator) -> np.ndarray:
-    """Small shifts and pixel noise: cheap, label-preserving variety for a tiny attacker set."""
-    out = [images]
-    for _ in range(copies - 1):
-        dy, dx = rng.integers(-1, 2, size=2)
-        shifted = np.roll(images, (int(dy), int(dx)), axis=(2, 3))
-        noisy = shifted + rng.normal(0, 0.03, size=images.shape).astype(np.float32)
-        out.append(np.clip(noisy, 0, 1).astype(np.float32))
-    return np.concatenate(out)

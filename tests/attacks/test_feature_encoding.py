@@ -7,14 +7,14 @@ import numpy as np
 from modelscan_vicious.attacks.feature_encoding import ClassResidualEncoder
 
 
-def test_encoding_is_one_hot_class_plus_standardised_residual():
+def test_encoding_is_one_hot_class_plus_standardised_residual_plus_standardised_outputs():
     rng = np.random.default_rng(0)
     centres = np.eye(3) * 20.0  # large between-class spread
     classes = rng.integers(0, 3, 300)
     hidden = rng.normal(size=300)  # the secret: a tiny within-class signal in dimension 0
     features = centres[classes] + 1e-3 * np.outer(hidden, [1.0, 0.0, 0.0])
     encoded = ClassResidualEncoder.fit(features).encode(features)
-    assert encoded.shape == (300, 6)
+    assert encoded.shape == (300, 9)
     assert np.array_equal(encoded[:, :3].argmax(1), features.argmax(1))
     assert np.allclose(encoded[:, :3].sum(1), 1.0)
     # Plain standardisation leaves the secret at about 1e-4 of the scale; here it spans unit variance.
@@ -23,6 +23,7 @@ def test_encoding_is_one_hot_class_plus_standardised_residual():
     plain = (features - features.mean(0)) / features.std(0)
     within = plain[classes == 1, 0] - plain[classes == 1, 0].mean()
     assert within.std() < 1e-3
+    assert np.allclose(encoded[:, 6:], plain, atol=1e-4)  # the last block is that plain view
 
 
 def test_a_class_absent_from_training_falls_back_to_the_overall_mean():

@@ -115,3 +115,19 @@ def test_ssim_loss_is_zero_for_identical_images(images):
 def test_ssim_loss_rejects_other_image_sizes(images):
     with pytest.raises(ValueError, match="built for 8x8"):
         ssim_loss_fn(8, 8)(torch.tensor(images), torch.tensor(images))
+
+
+@pytest.mark.parametrize("shape", [(16, 1, 8, 8), (16, 1, 28, 28), (8, 3, 32, 32), (8, 1, 12, 20)])
+def test_ssim_loss_equals_pytorch_msssim_values_and_gradients(shape):
+    from pytorch_msssim import ssim as library_ssim
+
+    generator = torch.Generator().manual_seed(0)
+    target = torch.rand(shape, generator=generator)
+    x_hat = (target + 0.3 * torch.rand(shape, generator=generator)).clamp(0, 1).requires_grad_(True)
+    ours = ssim_loss_fn(shape[2], shape[3])(x_hat, target)
+    (ours_grad,) = torch.autograd.grad(ours, x_hat)
+    win = ssim_window_size(shape[2], shape[3])
+    theirs = 1 - library_ssim(x_hat, target, data_range=1.0, win_size=win, win_sigma=1.5)
+    (their_grad,) = torch.autograd.grad(theirs, x_hat)
+    assert ours.item() == pytest.approx(theirs.item(), abs=1e-5)
+    torch.testing.assert_close(ours_grad, their_grad, atol=1e-6, rtol=1e-3)

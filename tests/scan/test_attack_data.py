@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from modelscan_vicious.errors import DataLoadError
-from modelscan_vicious.scan.attack_data import AUGMENT_COPIES, MAX_EVAL, MIN_EVAL, augment, prepare_attack_data
+from modelscan_vicious.scan.attack_data import AUGMENT_COPIES, MAX_EVAL, MIN_EVAL, prepare_attack_data
 
 
 def images(n: int, seed: int = 0) -> np.ndarray:
@@ -53,12 +53,3 @@ def test_same_seed_same_split():
     c = prepare_attack_data(images(100), images(200), "aux", max_aux=200, seed=5).attack
     np.testing.assert_array_equal(a.eval, b.eval)
     assert not np.array_equal(a.eval, c.eval)
-
-
-def test_augment_keeps_the_originals_and_stays_in_range():
-    base = images(5)
-    out = augment(base, 4, np.random.default_rng(0))
-    assert out.shape == (20, 1, 8, 8) and out.dtype == np.float32
-    np.testing.assert_array_equal(out[:5], base)
-    assert out.min() >= 0 and out.max() <= 1
-    assert not np.array_equal(out[5:10], base)
