@@ -1,0 +1,66 @@
+"""Wall time of a default scan per architecture, with the threads a user's machine gives it.
+
+Scans one model per architecture of a zoo (the honest one: a vicious model of the same
+architecture costs the same) with the default `fast` budget and reports total seconds and the
+seconds of each stage, from the report's own timings.
+
+    python -m benchmarks.speed --zoo benchmarks/out/mnist --threads 2 --section speed-mnist
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from benchmarks.markdown import table, update_section
+from modelscan_vicious.cli import main as cli
+
+STAGES = ("load", "references", "attack", "detector", "white-box attack")
+
+
+def time_scan(zoo: Path, entry: dict, out: Path) -> dict:
+    argv = ["scan", str(zoo / entry["file"]), "--labels", str(zoo / entry["labels_csv"]), "--aux",
+            str(zoo / entry["aux"]), "--output-dir", str(out), "--quiet", "--format", "json"]  # fmt: skip
+    start = time.perf_counter()
+    cli(argv)
+    seconds = time.perf_counter() - start
+    report = json.loads((out / f"{Path(entry['file']).stem}.json").read_text())
+    return {"name": entry["name"], "architecture": entry["architecture"], "format": entry["format"],
+            "seconds": seconds, "timings": report["timings"]}  # fmt: skip
+
+
+def render(rows: list[dict], threads: int, command: str) -> str:
+    body = table(
+        ["model", "format", "total s", *[f"{s} s" for s in STAGES]],
+        [[r["name"], r["format"], r["seconds"], *[float(r["timings"].get(s, 0.0)) for s in STAGES]] for r in rows],
+    )
+    return (f"### Scan time per architecture ({threads} PyTorch threads, nothing else running)\n\n"
+            f"Command:\n\n```bash\n{command}\n```\n\n{body}\n")  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--zoo", type=Path, required=True)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--recipe", default="honest", help="which recipe's model to time per architecture")
+    parser.add_argument("--section", default="speed")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    entries = [e for e in json.loads((args.zoo / "manifest.json").read_text())
+               if e["name"] == f"{e['architecture']}-{args.recipe}"]  # fmt: skip
+    rows = []
+    for entry in entries:
+        rows.append(time_scan(args.zoo, entry, args.zoo / "speed-reports"))
+        print(entry["name"], f"{rows[-1]['seconds']:.1f}s", rows[-1]["timings"], flush=True)
+    command = f"python -m benchmarks.speed --zoo {args.zoo} --threads {args.threads} --section {args.section}"
+    update_section(args.section, render(rows, args.threads, command))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
