@@ -81,30 +81,34 @@ def report(rows: list[dict], command: str) -> str:
                       float((p[y] >= 0.5).mean()), float(p[~y].max())])  # fmt: skip
     return (
         f"### Calibration\n\nCommand:\n\n```bash\n{command}\n```\n\n"
-        f"{len(rows)} digits fixtures ({int((~y).sum())} honest, {int(y.sum())} vicious). Leave-one-architecture-out: "
-        "each architecture's models are scored by a calibration fitted on the other two.\n\n"
+        f"{len(rows)} fixtures ({int((~y).sum())} honest, {int(y.sum())} vicious). Leave-one-architecture-out: "
+        "each architecture's models (on every dataset) are scored by a calibration fitted on the others.\n\n"
         + table(["features", "ROC-AUC", "FPR at p>=0.5", "TPR at p>=0.5", "highest honest p"], lines)
         + "\n"
     )
 
 
+ZOO_COMMANDS = """\
+python -m benchmarks.zoo --dataset digits --archs mlp,cnn,rescnn --seed-base 100 --out benchmarks/out/calib
+python -m benchmarks.zoo --dataset ../shared/datasets/mnist/t10k-images-idx3-ubyte.gz --archs mlp,rescnn --seed-base 100 --epochs 8 --out benchmarks/out/mnist-calib-a
+python -m benchmarks.zoo --dataset ../shared/datasets/mnist/t10k-images-idx3-ubyte.gz --archs cnn --seed-base 150 --epochs 8 --out benchmarks/out/mnist-calib-b
+# each zoo scanned with the neutral calibration (evidence z-scores do not depend on it), e.g.:
+MODELSCAN_VICIOUS_CALIBRATION=benchmarks/neutral_calibration.json python -m benchmarks.scan_zoo --zoo benchmarks/out/calib --out benchmarks/out/calib-scans.json"""
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scans", type=Path, required=True)
+    parser.add_argument("--scans", type=Path, nargs="+", required=True, help="scan_zoo outputs, pooled")
     parser.add_argument("--source", default="digits zoo: mlp, cnn, rescnn; seeds 100-130")
     parser.add_argument("--out", type=Path, default=TARGET)
     args = parser.parse_args(argv)
-    rows = [r for r in json.loads(args.scans.read_text()) if r["z"]]
+    rows = [r for path in args.scans for r in json.loads(path.read_text()) if r["z"]]
     document = calibrate(rows, args.source)
     args.out.write_text(json.dumps(document, indent=2) + "\n")
     from benchmarks.markdown import update_section
 
-    command = (
-        "python -m benchmarks.zoo --dataset digits --archs mlp,cnn,rescnn --seed-base 100 --out benchmarks/out/calib\n"
-        "MODELSCAN_VICIOUS_CALIBRATION=benchmarks/neutral_calibration.json python -m benchmarks.scan_zoo "
-        "--zoo benchmarks/out/calib --out benchmarks/out/calib-scans.json\n"
-        f"python -m benchmarks.calibrate --scans {args.scans}"
-    )
+    scans = " ".join(str(p) for p in args.scans)
+    command = f"{ZOO_COMMANDS}\npython -m benchmarks.calibrate --scans {scans} --source '{args.source}'"
     update_section("calibration", report(rows, command))
     for mode, entry in document["modes"].items():
         print(mode, dict(zip(entry["features"], np.round(entry["coef"], 3))), "intercept", round(entry["intercept"], 3))

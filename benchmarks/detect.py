@@ -84,14 +84,14 @@ def _arch_summary(rows: list[dict], arch: str) -> tuple:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scans", type=Path, required=True)
+    parser.add_argument("--scans", type=Path, nargs="+", required=True, help="scan_zoo outputs, pooled")
     parser.add_argument("--section", required=True)
     parser.add_argument("--title", default="Detection")
     parser.add_argument("--command", default="", help="the commands that produced the scans, for the doc")
     parser.add_argument("--recompute", action="store_true",
                         help="apply the shipped calibration to the scans' z-scores (scans made with another one)")
     args = parser.parse_args(argv)
-    rows = json.loads(args.scans.read_text())
+    rows = _read_rows(args.scans)
     if args.recompute:
         from modelscan_vicious.detectors.calibration import load_calibration
 
@@ -102,6 +102,13 @@ def main(argv: list[str] | None = None) -> int:
     default_command = "\n".join(line.strip() for line in __doc__.split("\n\n")[1].splitlines())
     update_section(args.section, render(rows, summary, args.command or default_command, args.title))
     return 0
+
+
+def _read_rows(paths: list[Path]) -> list[dict]:
+    """Rows of all scan files; pooled zoos get their file's stem in front of model names."""
+    if len(paths) == 1:
+        return json.loads(paths[0].read_text())
+    return [{**r, "name": f"{p.stem.removesuffix('-scans')}/{r['name']}"} for p in paths for r in json.loads(p.read_text())]
 
 
 if __name__ == "__main__":
