@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
-
-MAX_COPIES = 4
 
 
 def augment(images: np.ndarray, copies: int, rng: np.random.Generator) -> np.ndarray:
@@ -18,9 +14,3 @@ def augment(images: np.ndarray, copies: int, rng: np.random.Generator) -> np.nda
         noisy = shifted + rng.normal(0, 0.03, size=images.shape).astype(np.float32)
         out.append(np.clip(noisy, 0, 1).astype(np.float32))
     return np.concatenate(out)
-
-
-def augment_to(images: np.ndarray, target: int, rng: np.random.Generator) -> np.ndarray:
-    """Augment a set smaller than `target` up to about that size (at most MAX_COPIES copies)."""
-    copies = min(MAX_COPIES, max(1, math.ceil(target / max(len(images), 1))))
-    return augment(images, copies, rng) if copies > 1 else images

@@ -70,3 +70,45 @@ def test_same_seed_same_numbers_other_seed_other_numbers(tiny_models, attack_dat
     assert (first.R, first.psnr, first.ssim) == (second.R, second.psnr, second.ssim)
     other = attack.run(oracle, attack_data, seed=4)
     assert not np.array_equal(first.reconstructions, other.reconstructions)
+
+
+def test_the_decoder_kept_is_the_epoch_that_scored_best_on_validation(monkeypatch):
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(80, 6)).astype(np.float32)
+    images = rng.random((80, 1, 8, 8), dtype=np.float32)
+    validation = (features[:20], images[:20])
+    attack = InverseNetworkAttack(epochs=30, batch_size=16)
+    seen: list[float] = []
+    original = InverseNetworkAttack._evaluate
+
+    def recording(self, decoder, data, loss_fn):
+        seen.append(original(self, decoder, data, loss_fn))
+        return seen[-1]
+
+    monkeypatch.setattr(InverseNetworkAttack, "_evaluate", recording)
+    decoder = attack._fit(features[20:], images[20:], validation, seed=0)
+    assert len(seen) == 30
+    assert int(np.argmin(seen)) < len(seen) - 1  # noise features: the decoder overfits, so the last is not best
+    assert original(attack, decoder, validation, seen_loss) == pytest.approx(min(seen), rel=1e-6)
+
+
+def seen_loss(x_hat, x):
+    """The server's loss, as the attack trains and validates with it."""
+    import torch.nn.functional as F
+
+    from modelscan_vicious.attacks.inverse_network import HUBER_WEIGHT
+    from modelscan_vicious.metrics.image_quality import ssim_loss_fn
+
+    return ssim_loss_fn(8, 8)(x_hat, x) + HUBER_WEIGHT * F.huber_loss(x_hat, x, delta=1.0)
+
+
+def test_sets_too_small_for_a_validation_slice_train_on_everything():
+    from modelscan_vicious.attacks.inverse_network import MIN_VALIDATION, VALIDATION_FRACTION, _split_validation
+
+    small = np.zeros((int(MIN_VALIDATION / VALIDATION_FRACTION) - 1, 1, 8, 8), dtype=np.float32)
+    train, validation = _split_validation(small, np.random.default_rng(0))
+    assert validation is None and len(train) == len(small)
+    large = np.arange(400, dtype=np.float32).reshape(400, 1, 1, 1)
+    train, validation = _split_validation(large, np.random.default_rng(0))
+    assert len(validation) == 40 and len(train) == 360
+    assert not set(train.ravel()) & set(validation.ravel())
