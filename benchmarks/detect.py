@@ -89,14 +89,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--title", default="Detection")
     parser.add_argument("--command", default="", help="the commands that produced the scans, for the doc")
     parser.add_argument("--recompute", action="store_true",
-                        help="apply the shipped calibration to the scans' z-scores (scans made with another one)")
+                        help="apply the shipped calibration to the scans' saved evidence (scans made with another one)")
     args = parser.parse_args(argv)
     rows = _read_rows(args.scans)
     if args.recompute:
-        from modelscan_vicious.detectors.calibration import load_calibration
-
-        calibration = load_calibration("white-box")
-        rows = [{**r, "probability": calibration.probability(r["z"]), "interval": [float("nan")] * 2} for r in rows]
+        rows = [recompute(r) for r in rows]
     summary = summarise(rows)
     print(json.dumps(summary, indent=2))
     default_command = "\n".join(line.strip() for line in __doc__.split("\n\n")[1].splitlines())
@@ -104,11 +101,38 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def recompute(row: dict) -> dict:
+    """P(vicious) and its bootstrap interval under the shipped calibration, from the scan's saved report.
+
+    The same functions and seed the scan uses, so the numbers equal a scan made with this calibration.
+    """
+    from types import SimpleNamespace
+
+    from modelscan_vicious.detectors.calibration import load_calibration
+    from modelscan_vicious.detectors.finetune_distance import _bootstrap_interval
+
+    report = json.loads(Path(row["report"]).read_text())
+    vic = report["viciousness"]
+    calibration = load_calibration(vic["mode"])
+    names = [e["name"] for e in vic["evidence"]]
+    suspect = {e["name"]: e["suspect_value"] for e in vic["evidence"]}
+    ref_values = {e["name"]: np.array(e["reference_values"]) for e in vic["evidence"]}
+    context = SimpleNamespace(seed=report["settings"]["seed"], n_bootstrap=report["settings"]["budget"]["n_bootstrap"])
+    z = {e["name"]: e["z_score"] for e in vic["evidence"]}
+    interval = _bootstrap_interval(calibration, suspect, ref_values, names, context)
+    return {**row, "probability": calibration.probability(z), "interval": list(interval)}
+
+
 def _read_rows(paths: list[Path]) -> list[dict]:
-    """Rows of all scan files; pooled zoos get their file's stem in front of model names."""
-    if len(paths) == 1:
-        return json.loads(paths[0].read_text())
-    return [{**r, "name": f"{p.stem.removesuffix('-scans')}/{r['name']}"} for p in paths for r in json.loads(p.read_text())]
+    """Rows of all scan files, each with its report's path; pooled zoos get the zoo's name in front of model names."""
+    rows = []
+    for path in paths:
+        zoo = path.parent / path.stem.removesuffix("-scans")  # scan_zoo's convention: <zoo>-scans.json
+        for r in json.loads(path.read_text()):
+            report = r.get("report") or str(zoo / "reports" / f"{Path(r['name']).name}.json")
+            name = f"{zoo.name}/{r['name']}" if len(paths) > 1 else r["name"]
+            rows.append({**r, "name": name, "report": report})
+    return rows
 
 
 if __name__ == "__main__":

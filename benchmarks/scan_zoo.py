@@ -38,6 +38,7 @@ def scan_zoo(zoo: Path, budget: str = "fast", seed: int = 0, with_aux: bool = Tr
             "z": {e["name"]: e["z_score"] for e in vic.get("evidence", [])},
             "R": (report["reconstruction"] or {}).get("R"), "ssim": (report["reconstruction"] or {}).get("ssim"),
             "reference_R": (report["reconstruction"] or {}).get("reference_R"),
+            "report": str(report_dir / f"{Path(entry['file']).stem}.json"),
         })  # fmt: skip
         print(f"{entry['name']:28s} {entry['label']:8s} exit {code} p={rows[-1]['probability']} {seconds:.1f}s",
               flush=True)  # fmt: skip
