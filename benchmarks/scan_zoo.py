@@ -15,11 +15,17 @@ from modelscan_vicious.cli import main as cli
 
 
 def scan_zoo(zoo: Path, budget: str = "fast", seed: int = 0, with_aux: bool = True,
-             names: set[str] | None = None) -> list[dict]:  # fmt: skip
+             names: set[str] | None = None, from_reports: bool = False) -> list[dict]:  # fmt: skip
+    """Scan each model (or, with from_reports, read the reports an earlier run left) and return rows."""
     rows = []
     report_dir = zoo / "reports"
     for entry in json.loads((zoo / "manifest.json").read_text()):
         if names is not None and entry["name"] not in names:
+            continue
+        report_path = report_dir / f"{Path(entry['file']).stem}.json"
+        if from_reports:
+            report = json.loads(report_path.read_text())
+            rows.append(row(entry, report, report["verdict"]["exit_code"], sum(report["timings"].values()), report_path))
             continue
         argv = ["scan", str(zoo / entry["file"]), "--labels", str(zoo / entry["labels_csv"]), "--output-dir",
                 str(report_dir), "--budget", budget, "--seed", str(seed), "--quiet", "--format", "json"]  # fmt: skip
@@ -28,21 +34,25 @@ def scan_zoo(zoo: Path, budget: str = "fast", seed: int = 0, with_aux: bool = Tr
         start = time.perf_counter()
         code = cli(argv)
         seconds = time.perf_counter() - start
-        report = json.loads((report_dir / f"{Path(entry['file']).stem}.json").read_text())
-        vic = report["viciousness"] or {}
-        rows.append({
-            "name": entry["name"], "label": entry["label"], "architecture": entry["architecture"],
-            "format": entry["format"], "release": entry["release"], "test_accuracy": entry["test_accuracy"],
-            "decoder_ssim": entry["decoder_ssim"], "exit_code": code, "seconds": round(seconds, 1),
-            "probability": vic.get("probability"), "interval": vic.get("interval"),
-            "z": {e["name"]: e["z_score"] for e in vic.get("evidence", [])},
-            "R": (report["reconstruction"] or {}).get("R"), "ssim": (report["reconstruction"] or {}).get("ssim"),
-            "reference_R": (report["reconstruction"] or {}).get("reference_R"),
-            "report": str(report_dir / f"{Path(entry['file']).stem}.json"),
-        })  # fmt: skip
+        rows.append(row(entry, json.loads(report_path.read_text()), code, seconds, report_path))
         print(f"{entry['name']:28s} {entry['label']:8s} exit {code} p={rows[-1]['probability']} {seconds:.1f}s",
               flush=True)  # fmt: skip
     return rows
+
+
+def row(entry: dict, report: dict, code: int, seconds: float, report_path: Path) -> dict:
+    """One zoo model's line: its manifest facts and what the scan found."""
+    vic = report["viciousness"] or {}
+    reconstruction = report["reconstruction"] or {}
+    return {
+        "name": entry["name"], "label": entry["label"], "architecture": entry["architecture"],
+        "format": entry["format"], "release": entry["release"], "test_accuracy": entry["test_accuracy"],
+        "decoder_ssim": entry["decoder_ssim"], "exit_code": code, "seconds": round(seconds, 1),
+        "probability": vic.get("probability"), "interval": vic.get("interval"),
+        "z": {e["name"]: e["z_score"] for e in vic.get("evidence", [])},
+        "R": reconstruction.get("R"), "ssim": reconstruction.get("ssim"),
+        "reference_R": reconstruction.get("reference_R"), "report": str(report_path),
+    }  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,9 +62,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget", default="fast")
     parser.add_argument("--no-aux", action="store_true")
     parser.add_argument("--names", default=None, help="comma list: scan only these and merge into --out")
+    parser.add_argument("--from-reports", action="store_true",
+                        help="no scanning: rebuild rows from the reports a run left (seconds = sum of its stage timings)")
     args = parser.parse_args(argv)
     names = set(args.names.split(",")) if args.names else None
-    rows = scan_zoo(args.zoo, args.budget, with_aux=not args.no_aux, names=names)
+    rows = scan_zoo(args.zoo, args.budget, with_aux=not args.no_aux, names=names, from_reports=args.from_reports)
     if names is not None and args.out.exists():
         rows = [r for r in json.loads(args.out.read_text()) if r["name"] not in names] + rows
     args.out.write_text(json.dumps(rows, indent=2))
