@@ -119,6 +119,8 @@ def recompute(row: dict) -> dict:
     ref_values = {e["name"]: np.array(e["reference_values"]) for e in vic["evidence"]}
     context = SimpleNamespace(seed=report["settings"]["seed"], n_bootstrap=report["settings"]["budget"]["n_bootstrap"])
     z = {e["name"]: e["z_score"] for e in vic["evidence"]}
+    if row.get("z") and any(abs(row["z"][n] - z[n]) > 1e-9 for n in z):
+        raise SystemExit(f"{row['report']} is not the report of the scan in this row (evidence differs): rescan")
     interval = _bootstrap_interval(calibration, suspect, ref_values, names, context)
     return {**row, "probability": calibration.probability(z), "interval": list(interval)}
 
