@@ -69,7 +69,10 @@ class InverseNetworkAttack(Attack):
         one_minus_ssim = ssim_loss_fn(images.shape[2], images.shape[3])
         x_all = torch.from_numpy(images.astype(np.float32)).to(self.device)
         v_all = torch.from_numpy(features.astype(np.float32)).to(self.device)
-        server_loss = lambda x_hat, x: one_minus_ssim(x_hat, x) + HUBER_WEIGHT * F.huber_loss(x_hat, x, delta=1.0)  # noqa: E731
+
+        def server_loss(x_hat, x):
+            return one_minus_ssim(x_hat, x) + HUBER_WEIGHT * F.huber_loss(x_hat, x, delta=1.0)
+
         best_loss, best_state = float("inf"), None
         for _ in range(self.epochs):
             decoder.train()

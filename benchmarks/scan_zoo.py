@@ -25,7 +25,8 @@ def scan_zoo(zoo: Path, budget: str = "fast", seed: int = 0, with_aux: bool = Tr
         report_path = report_dir / f"{Path(entry['file']).stem}.json"
         if from_reports:
             report = json.loads(report_path.read_text())
-            rows.append(row(entry, report, report["verdict"]["exit_code"], sum(report["timings"].values()), report_path))
+            seconds = sum(report["timings"].values())
+            rows.append(row(entry, report, report["verdict"]["exit_code"], seconds, report_path))
             continue
         argv = ["scan", str(zoo / entry["file"]), "--labels", str(zoo / entry["labels_csv"]), "--output-dir",
                 str(report_dir), "--budget", budget, "--seed", str(seed), "--quiet", "--format", "json"]  # fmt: skip
