@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.scan_rows import read_scan_rows
 from modelscan_vicious.detectors.calibration import fit_calibration
 
 # Only leakage evidence enters the fit. The output-statistics evidence (within-class variance and
@@ -102,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--source", default="digits zoo: mlp, cnn, rescnn; seeds 100-130")
     parser.add_argument("--out", type=Path, default=TARGET)
     args = parser.parse_args(argv)
-    rows = [r for path in args.scans for r in json.loads(path.read_text()) if r["z"]]
+    rows = [r for r in read_scan_rows(args.scans) if r["z"]]
     document = calibrate(rows, args.source)
     args.out.write_text(json.dumps(document, indent=2) + "\n")
     from benchmarks.markdown import update_section

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.markdown import table, update_section
+from benchmarks.scan_rows import read_scan_rows
 from modelscan_vicious.config import DEFAULT_FAIL_ON_PROBABILITY, DEFAULT_FAIL_ON_RISK
 
 
@@ -91,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--recompute", action="store_true",
                         help="apply the shipped calibration to the scans' saved evidence (scans made with another one)")
     args = parser.parse_args(argv)
-    rows = _read_rows(args.scans)
+    rows = read_scan_rows(args.scans)
     if args.recompute:
         rows = [recompute(r) for r in rows]
     summary = summarise(rows)
@@ -123,18 +124,6 @@ def recompute(row: dict) -> dict:
         raise SystemExit(f"{row['report']} is not the report of the scan in this row (evidence differs): rescan")
     interval = _bootstrap_interval(calibration, suspect, ref_values, names, context)
     return {**row, "probability": calibration.probability(z), "interval": list(interval)}
-
-
-def _read_rows(paths: list[Path]) -> list[dict]:
-    """Rows of all scan files, each with its report's path; pooled zoos get the zoo's name in front of model names."""
-    rows = []
-    for path in paths:
-        zoo = path.parent / path.stem.removesuffix("-scans")  # scan_zoo's convention: <zoo>-scans.json
-        for r in json.loads(path.read_text()):
-            report = r.get("report") or str(zoo / "reports" / f"{Path(r['name']).name}.json")
-            name = f"{zoo.name}/{r['name']}" if len(paths) > 1 else r["name"]
-            rows.append({**r, "name": name, "report": report})
-    return rows
 
 
 if __name__ == "__main__":
