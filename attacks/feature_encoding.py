@@ -36,10 +36,6 @@ class ClassResidualEncoder:
         residual = features - means[classes]
         return cls(means, residual.std(0) + EPS, features.mean(0), features.std(0) + EPS)
 
-    @property
-    def n_outputs(self) -> int:
-        return 3 * self.class_means.shape[1]
-
     def encode(self, features: np.ndarray) -> np.ndarray:
         classes = features.argmax(1)
         one_hot = np.eye(len(self.class_means), dtype=np.float32)[classes]

@@ -110,7 +110,7 @@ def recompute(row: dict) -> dict:
     from types import SimpleNamespace
 
     from modelscan_vicious.detectors.calibration import load_calibration
-    from modelscan_vicious.detectors.finetune_distance import _bootstrap_interval
+    from modelscan_vicious.detectors.finetune_distance import bootstrap_interval
 
     report = json.loads(Path(row["report"]).read_text())
     vic = report["viciousness"]
@@ -122,7 +122,7 @@ def recompute(row: dict) -> dict:
     z = {e["name"]: e["z_score"] for e in vic["evidence"]}
     if row.get("z") and any(abs(row["z"][n] - z[n]) > 1e-9 for n in z):
         raise SystemExit(f"{row['report']} is not the report of the scan in this row (evidence differs): rescan")
-    interval = _bootstrap_interval(calibration, suspect, ref_values, names, context)
+    interval = bootstrap_interval(calibration, suspect, ref_values, names, context)
     return {**row, "probability": calibration.probability(z), "interval": list(interval)}
 
 

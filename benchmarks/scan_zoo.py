@@ -28,17 +28,21 @@ def scan_zoo(zoo: Path, budget: str = "fast", seed: int = 0, with_aux: bool = Tr
             seconds = sum(report["timings"].values())
             rows.append(row(entry, report, report["verdict"]["exit_code"], seconds, report_path))
             continue
-        argv = ["scan", str(zoo / entry["file"]), "--labels", str(zoo / entry["labels_csv"]), "--output-dir",
-                str(report_dir), "--budget", budget, "--seed", str(seed), "--quiet", "--format", "json"]  # fmt: skip
-        if with_aux:
-            argv += ["--aux", str(zoo / entry["aux"])]
         start = time.perf_counter()
-        code = cli(argv)
+        code = cli(scan_argv(zoo, entry, report_dir, budget=budget, seed=seed, with_aux=with_aux))
         seconds = time.perf_counter() - start
         rows.append(row(entry, json.loads(report_path.read_text()), code, seconds, report_path))
         print(f"{entry['name']:28s} {entry['label']:8s} exit {code} p={rows[-1]['probability']} {seconds:.1f}s",
               flush=True)  # fmt: skip
     return rows
+
+
+def scan_argv(zoo: Path, entry: dict, report_dir: Path, *, budget: str = "fast", seed: int = 0,
+              with_aux: bool = True) -> list[str]:  # fmt: skip
+    """The `scan` command line for one zoo model, JSON report only."""
+    argv = ["scan", str(zoo / entry["file"]), "--labels", str(zoo / entry["labels_csv"]), "--output-dir",
+            str(report_dir), "--budget", budget, "--seed", str(seed), "--quiet", "--format", "json"]  # fmt: skip
+    return argv + ["--aux", str(zoo / entry["aux"])] if with_aux else argv
 
 
 def row(entry: dict, report: dict, code: int, seconds: float, report_path: Path) -> dict:

@@ -18,16 +18,15 @@ from pathlib import Path
 import torch
 
 from benchmarks.markdown import table, update_section
+from benchmarks.scan_zoo import scan_argv
 from modelscan_vicious.cli import main as cli
 
 STAGES = ("load", "references", "attack", "detector", "white-box attack")
 
 
 def time_scan(zoo: Path, entry: dict, out: Path) -> dict:
-    argv = ["scan", str(zoo / entry["file"]), "--labels", str(zoo / entry["labels_csv"]), "--aux",
-            str(zoo / entry["aux"]), "--output-dir", str(out), "--quiet", "--format", "json"]  # fmt: skip
     start = time.perf_counter()
-    cli(argv)
+    cli(scan_argv(zoo, entry, out))
     seconds = time.perf_counter() - start
     report = json.loads((out / f"{Path(entry['file']).stem}.json").read_text())
     return {"name": entry["name"], "architecture": entry["architecture"], "format": entry["format"],

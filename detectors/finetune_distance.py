@@ -51,7 +51,7 @@ class FineTuneDistanceDetector(Detector):
         mode = "white-box" if context.white_box else "black-box"
         calibration = load_calibration(mode)
         probability = calibration.probability(z_scores)
-        interval = _bootstrap_interval(calibration, suspect, ref_values, names, context)
+        interval = bootstrap_interval(calibration, suspect, ref_values, names, context)
         evidence = [
             Evidence(n, float(suspect[n]), [float(v) for v in ref_values[n]], DESCRIPTIONS[n], float(z_scores[n]))
             for n in names
@@ -84,7 +84,7 @@ class FineTuneDistanceDetector(Detector):
         return stats
 
 
-def _bootstrap_interval(calibration, suspect, ref_values, names, context: DetectorContext) -> tuple[float, float]:
+def bootstrap_interval(calibration, suspect, ref_values, names, context: DetectorContext) -> tuple[float, float]:
     """Spread of the probability when the reference seeds are resampled with replacement.
 
     The spread (denominator) stays that of all references: with 3-6 references, a resample that
