@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.errors import run_main
 from benchmarks.scan_rows import read_scan_rows
 from modelscan_vicious.detectors.calibration import fit_calibration
 
@@ -117,4 +118,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_main(main))

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.errors import BenchmarkInputError, load_json, run_main
 from benchmarks.markdown import table, update_section
 from benchmarks.scan_rows import read_scan_rows
 from modelscan_vicious.config import DEFAULT_FAIL_ON_PROBABILITY, DEFAULT_FAIL_ON_RISK
@@ -112,7 +113,7 @@ def recompute(row: dict) -> dict:
     from modelscan_vicious.detectors.calibration import load_calibration
     from modelscan_vicious.detectors.finetune_distance import bootstrap_interval
 
-    report = json.loads(Path(row["report"]).read_text())
+    report = load_json(Path(row["report"]))
     vic = report["viciousness"]
     calibration = load_calibration(vic["mode"])
     names = [e["name"] for e in vic["evidence"]]
@@ -121,10 +122,10 @@ def recompute(row: dict) -> dict:
     context = SimpleNamespace(seed=report["settings"]["seed"], n_bootstrap=report["settings"]["budget"]["n_bootstrap"])
     z = {e["name"]: e["z_score"] for e in vic["evidence"]}
     if row.get("z") and any(abs(row["z"][n] - z[n]) > 1e-9 for n in z):
-        raise SystemExit(f"{row['report']} is not the report of the scan in this row (evidence differs): rescan")
+        raise BenchmarkInputError(f"{row['report']}: not the report of the scan in this row (evidence differs); rescan")
     interval = bootstrap_interval(calibration, suspect, ref_values, names, context)
     return {**row, "probability": calibration.probability(z), "interval": list(interval)}
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_main(main))

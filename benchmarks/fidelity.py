@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from benchmarks.errors import load_json, run_main
 from benchmarks.markdown import table, update_section
 from modelscan_vicious.attacks.inverse_network import InverseNetworkAttack
 from modelscan_vicious.attacks.release import attack_features, released_outputs
@@ -75,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--zoo", type=Path, required=True)
     parser.add_argument("--section", default="fidelity")
     args = parser.parse_args(argv)
-    entries = [e for e in json.loads((args.zoo / "manifest.json").read_text()) if e["label"] == "vicious"]
+    entries = [e for e in load_json(args.zoo / "manifest.json") if e["label"] == "vicious"]
     rows = []
     for entry in entries:
         rows.append(measure(args.zoo, entry))
@@ -87,4 +88,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_main(main))

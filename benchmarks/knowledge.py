@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.errors import run_main
 from benchmarks.markdown import table, update_section
 from modelscan_vicious.attacks.base import AttackData
 from modelscan_vicious.attacks.inverse_network import InverseNetworkAttack
@@ -68,4 +69,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_main(main))

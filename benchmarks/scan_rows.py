@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+
+from benchmarks.errors import load_json
 
 
 def read_scan_rows(paths: list[Path]) -> list[dict]:
@@ -11,7 +12,7 @@ def read_scan_rows(paths: list[Path]) -> list[dict]:
     rows = []
     for path in paths:
         zoo = path.parent / path.stem.removesuffix("-scans")  # scan_zoo's convention: <zoo>-scans.json
-        for r in json.loads(path.read_text()):
+        for r in load_json(path):
             report = r.get("report") or str(zoo / "reports" / f"{Path(r['name']).name}.json")
             name = f"{zoo.name}/{r['name']}" if len(paths) > 1 else r["name"]
             rows.append({**r, "name": name, "report": report})

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+from benchmarks.errors import load_json, run_main
 from modelscan_vicious.cli import main as cli
 
 
@@ -19,19 +20,19 @@ def scan_zoo(zoo: Path, budget: str = "fast", seed: int = 0, with_aux: bool = Tr
     """Scan each model (or, with from_reports, read the reports an earlier run left) and return rows."""
     rows = []
     report_dir = zoo / "reports"
-    for entry in json.loads((zoo / "manifest.json").read_text()):
+    for entry in load_json(zoo / "manifest.json"):
         if names is not None and entry["name"] not in names:
             continue
         report_path = report_dir / f"{Path(entry['file']).stem}.json"
         if from_reports:
-            report = json.loads(report_path.read_text())
+            report = load_json(report_path)
             seconds = sum(report["timings"].values())
             rows.append(row(entry, report, report["verdict"]["exit_code"], seconds, report_path))
             continue
         start = time.perf_counter()
         code = cli(scan_argv(zoo, entry, report_dir, budget=budget, seed=seed, with_aux=with_aux))
         seconds = time.perf_counter() - start
-        rows.append(row(entry, json.loads(report_path.read_text()), code, seconds, report_path))
+        rows.append(row(entry, load_json(report_path), code, seconds, report_path))
         print(f"{entry['name']:28s} {entry['label']:8s} exit {code} p={rows[-1]['probability']} {seconds:.1f}s",
               flush=True)  # fmt: skip
     return rows
@@ -73,10 +74,10 @@ def main(argv: list[str] | None = None) -> int:
     names = set(args.names.split(",")) if args.names else None
     rows = scan_zoo(args.zoo, args.budget, with_aux=not args.no_aux, names=names, from_reports=args.from_reports)
     if names is not None and args.out.exists():
-        rows = [r for r in json.loads(args.out.read_text()) if r["name"] not in names] + rows
+        rows = [r for r in load_json(args.out) if r["name"] not in names] + rows
     args.out.write_text(json.dumps(rows, indent=2))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_main(main))

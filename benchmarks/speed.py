@@ -10,13 +10,13 @@ seconds of each stage, from the report's own timings.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
 import torch
 
+from benchmarks.errors import load_json, run_main
 from benchmarks.markdown import table, update_section
 from benchmarks.scan_zoo import scan_argv
 from modelscan_vicious.cli import main as cli
@@ -28,7 +28,7 @@ def time_scan(zoo: Path, entry: dict, out: Path) -> dict:
     start = time.perf_counter()
     cli(scan_argv(zoo, entry, out))
     seconds = time.perf_counter() - start
-    report = json.loads((out / f"{Path(entry['file']).stem}.json").read_text())
+    report = load_json(out / f"{Path(entry['file']).stem}.json")
     return {"name": entry["name"], "architecture": entry["architecture"], "format": entry["format"],
             "seconds": seconds, "timings": report["timings"]}  # fmt: skip
 
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--section", default="speed")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    entries = [e for e in json.loads((args.zoo / "manifest.json").read_text())
+    entries = [e for e in load_json(args.zoo / "manifest.json")
                if e["name"] == f"{e['architecture']}-{args.recipe}"]  # fmt: skip
     rows = []
     for entry in entries:
@@ -62,4 +62,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_main(main))

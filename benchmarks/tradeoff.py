@@ -18,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from benchmarks.errors import run_main
 from benchmarks.markdown import table, update_section
 from modelscan_vicious.attacks.joint_training import JointTrainingConfig, decode
 from modelscan_vicious.data.datasets import load_dataset, split_dataset
@@ -86,4 +87,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_main(main))

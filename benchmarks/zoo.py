@@ -11,10 +11,10 @@ Formats alternate between ONNX and TorchScript.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
+from benchmarks.errors import load_json, run_main
 from modelscan_vicious.cli import main as cli
 
 RECIPES: dict[str, list[str]] = {
@@ -49,7 +49,7 @@ def build_zoo(dataset: str, archs: list[str], seed_base: int, out: Path, epochs:
             code = cli(argv)
             if code != 0:
                 raise SystemExit(f"make-fixture failed for {name} (exit {code})")
-    return json.loads((out / "manifest.json").read_text())
+    return load_json(out / "manifest.json")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,4 +66,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_main(main))

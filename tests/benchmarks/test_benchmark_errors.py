@@ -1,0 +1,53 @@
+"""Benchmark scripts fail on bad input like the tool does: one line on stderr, exit 2."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from benchmarks import calibrate, detect, scan_zoo
+from benchmarks.errors import EXIT_BAD_INPUT, run_main
+
+
+def run(module, argv: list[str]) -> int:
+    return run_main(lambda: module.main(argv))
+
+
+def one_line_error(capsys) -> str:
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    return err
+
+
+def test_a_missing_scans_file_is_named(tmp_path, capsys):
+    assert run(detect, ["--scans", str(tmp_path / "none.json"), "--section", "x"]) == EXIT_BAD_INPUT
+    assert "none.json: no such file" in one_line_error(capsys)
+
+
+def test_malformed_json_names_the_file(tmp_path, capsys):
+    bad = tmp_path / "bad-scans.json"
+    bad.write_text("{not json")
+    assert run(calibrate, ["--scans", str(bad), "--out", str(tmp_path / "c.json")]) == EXIT_BAD_INPUT
+    assert "bad-scans.json: not valid JSON" in one_line_error(capsys)
+    assert not (tmp_path / "c.json").exists()
+
+
+def test_rebuilding_rows_without_the_reports_fails_cleanly(tmp_path, capsys):
+    (tmp_path / "manifest.json").write_text(json.dumps([{"name": "m", "file": "m.onnx"}]))
+    out = tmp_path / "rows.json"
+    assert run(scan_zoo, ["--zoo", str(tmp_path), "--out", str(out), "--from-reports"]) == EXIT_BAD_INPUT
+    assert "m.json: no such file" in one_line_error(capsys)
+    assert not out.exists()
+
+
+def test_a_report_that_does_not_match_its_row_is_refused(tmp_path, capsys):
+    report = tmp_path / "m.json"
+    report.write_text(json.dumps({
+        "settings": {"seed": 0, "budget": {"n_bootstrap": 10}},
+        "viciousness": {"mode": "white-box", "evidence": [
+            {"name": "inversion_gain", "suspect_value": 0.3, "reference_values": [0.2, 0.21, 0.22], "z_score": 5.0},
+        ]},
+    }))  # fmt: skip
+    with pytest.raises(ValueError, match="not the report of the scan in this row"):
+        detect.recompute({"report": str(report), "z": {"inversion_gain": 1.0}})
