@@ -6,8 +6,7 @@ dimension over all inputs scales those deviations by the much larger between-cla
 decoder barely sees them. So the decoder gets the predicted class (one-hot), the within-class
 residual standardised by the within-class spread, and the outputs standardised over all inputs:
 the same information, conditioned three ways. The plain standardised outputs keep what the
-class-relative view loses near decision boundaries (measured: +0.01 to +0.02 SSIM on vicious
-digits fixtures, benchmarks/fidelity.py).
+class-relative view loses near decision boundaries.
 """
 
 from __future__ import annotations

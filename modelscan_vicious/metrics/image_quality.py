@@ -134,8 +134,8 @@ def ssim_loss_fn(
 
     The same SSIM as `ssim` (pytorch-msssim's formula, window and constants; a test holds them
     equal to 1e-5), but the separable Gaussian blur is two matrix products on all five statistics
-    at once instead of ten depthwise convolutions: 7x faster on a CPU (1.5 vs 10.8 ms for a
-    64 x 28 x 28 batch, forward and backward), and decoder training is most of a scan's time.
+    at once instead of ten depthwise convolutions: 3-8x faster on a CPU, forward and backward
+    (`benchmarks/ssim_loss.py`), and decoder training is most of a scan's attack stage.
     """
     import torch
 
