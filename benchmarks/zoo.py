@@ -14,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from benchmarks.errors import load_json, run_main
+from benchmarks.errors import BenchmarkInputError, load_json, run_main
 from modelscan_vicious.cli import main as cli
 
 RECIPES: dict[str, list[str]] = {
@@ -33,23 +33,50 @@ RECIPES: dict[str, list[str]] = {
 }
 
 
-def build_zoo(dataset: str, archs: list[str], seed_base: int, out: Path, epochs: int | None = None) -> list[dict]:
-    """Train every (architecture, recipe) pair once; returns the manifest entries."""
+def build_zoo(dataset: str, archs: list[str], seed_base: int, out: Path, epochs: int | None = None,
+              recipes: list[str] | None = None, jobs: int = 1) -> list[dict]:
+    """Train every (architecture, recipe) pair once; returns the manifest entries.
+
+    Seeds and formats depend on a model's place in `archs` and RECIPES only, so a partial rebuild
+    (`recipes`, or deleting some files) reproduces exactly the models a full build would.
+    """
     out.mkdir(parents=True, exist_ok=True)
+    jobs_argv = []
     for a, arch in enumerate(archs):
         for r, (recipe, flags) in enumerate(RECIPES.items()):
             name = f"{arch}-{recipe}"
-            fmt = "onnx" if (a + r) % 2 == 0 else "torchscript"
+            if recipes is not None and recipe not in recipes:
+                continue
             if any(out.glob(f"{name}.onnx")) or any(out.glob(f"{name}.pt")):
                 continue  # resumable: a killed build picks up where it stopped
+            fmt = "onnx" if (a + r) % 2 == 0 else "torchscript"
             extra = ["--epochs", str(epochs)] if epochs and "--epochs" not in flags else []
-            argv = ["make-fixture", "--name", name, "--dataset", dataset, "--architecture", arch, "--format", fmt,
-                    "--seed", str(seed_base + 10 * a + r), "--out-dir", str(out), "--quiet", *flags, *extra,
-                    "--labels-out", str(out / "labels.csv"), "--labels-rows", "200", "--aux-out", str(out / "aux.npz")]  # fmt: skip
-            code = cli(argv)
-            if code != 0:
-                raise SystemExit(f"make-fixture failed for {name} (exit {code})")
+            jobs_argv.append(["make-fixture", "--name", name, "--dataset", dataset, "--architecture", arch,
+                              "--format", fmt, "--seed", str(seed_base + 10 * a + r), "--out-dir", str(out),
+                              "--quiet", *flags, *extra, "--labels-out", str(out / "labels.csv"),
+                              "--labels-rows", "200", "--aux-out", str(out / "aux.npz")])  # fmt: skip
+    if jobs <= 1:
+        for argv in jobs_argv:
+            _make_fixture(argv)
+    else:  # one PyTorch thread per worker: oversubscribed OpenMP threads spin-wait for each other
+        from concurrent.futures import ProcessPoolExecutor
+        from multiprocessing import get_context
+
+        with ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=_one_thread) as pool:
+            list(pool.map(_make_fixture, jobs_argv))
     return load_json(out / "manifest.json")
+
+
+def _make_fixture(argv: list[str]) -> None:
+    code = cli(argv)
+    if code != 0:
+        raise SystemExit(f"make-fixture failed for {argv[2]} (exit {code})")
+
+
+def _one_thread() -> None:
+    import torch
+
+    torch.set_num_threads(1)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,9 +85,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--archs", default="mlp,cnn,rescnn")
     parser.add_argument("--seed-base", type=int, default=100)
     parser.add_argument("--epochs", type=int, default=None, help="override the default epochs of normal recipes")
+    parser.add_argument("--recipes", default=None, help=f"comma list, a subset of {','.join(RECIPES)} (default all)")
+    parser.add_argument("--jobs", type=int, default=1, help="fixtures trained in parallel processes")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
-    entries = build_zoo(args.dataset, args.archs.split(","), args.seed_base, args.out, args.epochs)
+    recipes = args.recipes.split(",") if args.recipes else None
+    unknown = sorted(set(recipes or []) - set(RECIPES))
+    if unknown:
+        raise BenchmarkInputError(f"unknown recipe {', '.join(unknown)}; choose from {', '.join(RECIPES)}")
+    entries = build_zoo(args.dataset, args.archs.split(","), args.seed_base, args.out, args.epochs, recipes, args.jobs)
     print(f"{len(entries)} models in {args.out / 'manifest.json'}")
     return 0
 

@@ -72,15 +72,16 @@ def rescnn(input_shape: tuple[int, int, int], n_classes: int) -> nn.Module:
 def gapcnn(input_shape: tuple[int, int, int], n_classes: int) -> nn.Module:
     """Global-average-pooling CNN: no fully connected hidden layer, so the head is a single linear map.
 
-    Batch norm lets it converge in a few epochs on MNIST-size data (without it, 8 epochs left it at
-    76-87% accuracy); the narrow convolutions keep a CPU scan of it near the CNN's cost.
+    It pools twice before the global average, as such networks do: at full resolution a 3-layer
+    stack sees only 10x10 patches and 8 epochs left it at 71-93% accuracy on MNIST. Batch norm lets
+    it converge in a few epochs; the narrow convolutions keep a CPU scan of it cheap.
     """
     return nn.Sequential(
         Normalize(),
-        nn.Conv2d(input_shape[0], 16, 3, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU(),
+        nn.Conv2d(input_shape[0], 16, 3, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
         nn.Conv2d(16, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(32, 48, 3, padding=1, bias=False), nn.BatchNorm2d(48), nn.ReLU(),
-        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(48, n_classes),
+        nn.Conv2d(32, 64, 3, padding=1, bias=False), nn.BatchNorm2d(64), nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, n_classes),
     )  # fmt: skip
 
 

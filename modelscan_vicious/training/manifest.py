@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,26 @@ def read_manifest(path: Path) -> list[dict[str, Any]]:
 
 
 def upsert_entry(path: Path, entry: dict[str, Any]) -> None:
-    """Add `entry`, replacing an older entry for the same file, and rewrite the manifest atomically."""
-    entries = [e for e in read_manifest(path) if e.get("file") != entry["file"]]
-    entries.append(entry)
-    write_atomic(path, json.dumps(entries, indent=2, sort_keys=True) + "\n")
+    """Add `entry`, replacing an older entry for the same file, and rewrite the manifest atomically.
+
+    The read-modify-write holds a lock, so fixtures built in parallel into one folder keep every entry.
+    """
+    with _exclusive(path.with_name(path.name + ".lock")):
+        entries = [e for e in read_manifest(path) if e.get("file") != entry["file"]]
+        entries.append(entry)
+        write_atomic(path, json.dumps(entries, indent=2, sort_keys=True) + "\n")
+
+
+@contextmanager
+def _exclusive(lock_path: Path):
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks; build fixtures one at a time there
+        yield
+        return
+    with open(lock_path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

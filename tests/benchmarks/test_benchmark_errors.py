@@ -51,3 +51,11 @@ def test_a_report_that_does_not_match_its_row_is_refused(tmp_path, capsys):
     }))  # fmt: skip
     with pytest.raises(ValueError, match="not the report of the scan in this row"):
         detect.recompute({"report": str(report), "z": {"inversion_gain": 1.0}})
+
+
+def test_an_unknown_zoo_recipe_is_named(tmp_path, capsys):
+    from benchmarks import zoo
+
+    assert run(zoo, ["--recipes", "honest,vicious-b9", "--out", str(tmp_path / "z")]) == EXIT_BAD_INPUT
+    assert "unknown recipe vicious-b9" in one_line_error(capsys)
+    assert not (tmp_path / "z").exists()

@@ -133,3 +133,19 @@ def test_manifest_reader_errors(tmp_path):
     with pytest.raises(DataLoadError):
         upsert_entry(scalar, {"file": "b.onnx"})
     assert scalar.read_text() == '{"file": "a.onnx"}'  # left untouched
+
+
+def _upsert_many(manifest, names):
+    for name in names:
+        upsert_entry(manifest, {"file": f"{name}.onnx"})
+
+
+def test_fixtures_built_in_parallel_into_one_folder_keep_every_manifest_entry(tmp_path):
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    manifest = tmp_path / "manifest.json"
+    batches = [[f"w{w}-{i}" for i in range(40)] for w in range(4)]
+    with ProcessPoolExecutor(4, mp_context=get_context("spawn")) as pool:
+        list(pool.map(_upsert_many, [manifest] * 4, batches))
+    assert sorted(e["file"] for e in read_manifest(manifest)) == sorted(f"{n}.onnx" for b in batches for n in b)
