@@ -1,8 +1,8 @@
 """Wall time of a default scan per architecture, with the threads a user's machine gives it.
 
-Scans one model per architecture of a zoo (the honest one: a vicious model of the same
-architecture costs the same) with the default `fast` budget and reports total seconds and the
-seconds of each stage, from the report's own timings.
+Scans two honest models per architecture of a zoo (zoo formats alternate, so one is ONNX and one
+TorchScript; a vicious model of the same architecture costs the same) with the default `fast`
+budget and reports total seconds and the seconds of each stage, from the report's own timings.
 
     python -m benchmarks.speed --zoo benchmarks/out/mnist --threads 2 --section speed-mnist
 """
@@ -20,6 +20,7 @@ from benchmarks.errors import load_json, run_main
 from benchmarks.markdown import table, update_section
 from benchmarks.scan_zoo import scan_argv
 from modelscan_vicious.cli import main as cli
+from modelscan_vicious.training.architectures import ARCHITECTURES
 
 STAGES = ("load", "references", "attack", "detector", "white-box attack")
 
@@ -46,12 +47,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--zoo", type=Path, required=True)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--recipe", default="honest", help="which recipe's model to time per architecture")
+    parser.add_argument("--recipes", default="honest,honest-smooth", help="which recipes' models to time per architecture")
     parser.add_argument("--section", default="speed")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    entries = [e for e in load_json(args.zoo / "manifest.json")
-               if e["name"] == f"{e['architecture']}-{args.recipe}"]  # fmt: skip
+    names = {f"{arch}-{recipe}" for recipe in args.recipes.split(",") for arch in ARCHITECTURES}
+    entries = sorted((e for e in load_json(args.zoo / "manifest.json") if e["name"] in names),
+                     key=lambda e: (e["architecture"], e["format"]))  # fmt: skip
     rows = []
     for entry in entries:
         rows.append(time_scan(args.zoo, entry, args.zoo / "speed-reports"))
