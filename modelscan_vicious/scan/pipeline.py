@@ -25,6 +25,7 @@ from modelscan_vicious.detectors.base import DetectorContext, ModelUnderTest, cr
 from modelscan_vicious.detectors.references import module_predictor, reinitialise, train_classifier
 from modelscan_vicious.errors import ModelNotTrainableError, ScanError
 from modelscan_vicious.loading import load_model
+from modelscan_vicious.loading.batch_norm import use_batch_statistics
 from modelscan_vicious.scan.attack_data import NOISE_AUX, prepare_attack_data
 from modelscan_vicious.scan.environment import environment
 from modelscan_vicious.scan.result import PluginOutcome, ReconstructionResult, ScanResult
@@ -147,15 +148,25 @@ def _train_references(model, labelled, prepared, trainable_factory, config: Scan
         seed = config.seed * 1000 + i
         if trainable_factory is not None:
             module, kind = reinitialise(trainable_factory(), seed), model.output_kind
+            rewritten = use_batch_statistics(module)  # traced batch norm trains as it did for the owner
         else:  # black box: the closest honest stand-in we can build is a standard CNN
             import torch
 
             torch.manual_seed(seed)
             module, kind = build_classifier("cnn", model.input_shape, model.n_outputs), "logits"
+            rewritten = 0
         trained = train_classifier(module, images, labels, output_kind=kind, epochs=config.budget.reference_epochs,
                                    seed=seed, device=config.device)  # fmt: skip
+        if rewritten:  # an unmodified copy with the trained state: eval-mode batch norm for use
+            trained = _with_state(trainable_factory(), trained)
         references.append((trained, kind))
     return references
+
+
+def _with_state(fresh, trained):
+    """`fresh` (an unmodified copy, eval-mode graphs) carrying `trained`'s weights and statistics."""
+    fresh.load_state_dict(trained.state_dict())
+    return fresh.to(next(trained.parameters()).device).eval()
 
 
 def _oracle(predict, output_kind: str, release: str) -> FeatureOracle:
