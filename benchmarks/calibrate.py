@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.errors import run_main
-from benchmarks.scan_rows import read_scan_rows
+from benchmarks.scan_rows import read_scan_rows, with_current_z
 from modelscan_vicious.detectors.calibration import fit_calibration
 
 # Only leakage evidence enters the fit. The output-statistics evidence (within-class variance and
@@ -103,14 +103,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scans", type=Path, nargs="+", required=True, help="scan_zoo outputs, pooled")
     parser.add_argument("--source", default="digits zoo: mlp, cnn, rescnn; seeds 100-130")
     parser.add_argument("--out", type=Path, default=TARGET)
+    parser.add_argument("--recompute", action="store_true",
+                        help="recompute z-scores from the scans' saved evidence with the current code")
     args = parser.parse_args(argv)
     rows = [r for r in read_scan_rows(args.scans) if r["z"]]
+    if args.recompute:
+        rows = [with_current_z(r) for r in rows]
     document = calibrate(rows, args.source)
     args.out.write_text(json.dumps(document, indent=2) + "\n")
     from benchmarks.markdown import update_section
 
     scans = " ".join(str(p) for p in args.scans)
-    command = f"{ZOO_COMMANDS}\npython -m benchmarks.calibrate --scans {scans} --source '{args.source}'"
+    recompute = " --recompute" if args.recompute else ""
+    command = f"{ZOO_COMMANDS}\npython -m benchmarks.calibrate --scans {scans}{recompute} --source '{args.source}'"
     update_section("calibration", report(rows, command))
     for mode, entry in document["modes"].items():
         print(mode, dict(zip(entry["features"], np.round(entry["coef"], 3))), "intercept", round(entry["intercept"], 3))

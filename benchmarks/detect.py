@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.errors import BenchmarkInputError, load_json, run_main
+from benchmarks.errors import run_main
 from benchmarks.markdown import table, update_section
-from benchmarks.scan_rows import read_scan_rows
+from benchmarks.scan_rows import current_z, read_scan_rows, saved_evidence
 from modelscan_vicious.config import DEFAULT_FAIL_ON_PROBABILITY, DEFAULT_FAIL_ON_RISK
 
 
@@ -91,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--title", default="Detection")
     parser.add_argument("--command", default="", help="the commands that produced the scans, for the doc")
     parser.add_argument("--recompute", action="store_true",
-                        help="apply the shipped calibration to the scans' saved evidence (scans made with another one)")
+                        help="recompute z-scores and P(vicious) from the scans' saved evidence with the current code "
+                             "and shipped calibration (scans made with another one)")
     args = parser.parse_args(argv)
     rows = read_scan_rows(args.scans)
     if args.recompute:
@@ -104,27 +105,22 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def recompute(row: dict) -> dict:
-    """P(vicious) and its bootstrap interval under the shipped calibration, from the scan's saved report.
+    """P(vicious) and its bootstrap interval under the current code and shipped calibration, from the
+    scan's saved evidence values.
 
-    The same functions and seed the scan uses, so the numbers equal a scan made with this calibration.
+    The same functions and seed the scan uses, so the numbers equal a scan made now.
     """
     from types import SimpleNamespace
 
     from modelscan_vicious.detectors.calibration import load_calibration
     from modelscan_vicious.detectors.finetune_distance import bootstrap_interval
 
-    report = load_json(Path(row["report"]))
-    vic = report["viciousness"]
-    calibration = load_calibration(vic["mode"])
-    names = [e["name"] for e in vic["evidence"]]
-    suspect = {e["name"]: e["suspect_value"] for e in vic["evidence"]}
-    ref_values = {e["name"]: np.array(e["reference_values"]) for e in vic["evidence"]}
+    report, suspect, ref_values = saved_evidence(row)
+    z = current_z(suspect, ref_values)
+    calibration = load_calibration(report["viciousness"]["mode"])
     context = SimpleNamespace(seed=report["settings"]["seed"], n_bootstrap=report["settings"]["budget"]["n_bootstrap"])
-    z = {e["name"]: e["z_score"] for e in vic["evidence"]}
-    if row.get("z") and any(abs(row["z"][n] - z[n]) > 1e-9 for n in z):
-        raise BenchmarkInputError(f"{row['report']}: not the report of the scan in this row (evidence differs); rescan")
-    interval = bootstrap_interval(calibration, suspect, ref_values, names, context)
-    return {**row, "probability": calibration.probability(z), "interval": list(interval)}
+    interval = bootstrap_interval(calibration, suspect, ref_values, list(suspect), context)
+    return {**row, "z": z, "probability": calibration.probability(z), "interval": list(interval)}
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from benchmarks.errors import load_json
+import numpy as np
+
+from benchmarks.errors import BenchmarkInputError, load_json
 
 
 def read_scan_rows(paths: list[Path]) -> list[dict]:
@@ -17,3 +19,27 @@ def read_scan_rows(paths: list[Path]) -> list[dict]:
             name = f"{zoo.name}/{r['name']}" if len(paths) > 1 else r["name"]
             rows.append({**r, "name": name, "report": report})
     return rows
+
+
+def saved_evidence(row: dict) -> tuple[dict, dict, dict]:
+    """(report, suspect values, reference values) of a row's scan, checked to be that scan's report."""
+    report = load_json(Path(row["report"]))
+    evidence = (report.get("viciousness") or {}).get("evidence") or []
+    saved_z = {e["name"]: e["z_score"] for e in evidence}
+    if row.get("z") and any(abs(row["z"][n] - saved_z.get(n, np.inf)) > 1e-9 for n in row["z"]):
+        raise BenchmarkInputError(f"{row['report']}: not the report of the scan in this row (evidence differs); rescan")
+    suspect = {e["name"]: e["suspect_value"] for e in evidence}
+    references = {e["name"]: np.array(e["reference_values"]) for e in evidence}
+    return report, suspect, references
+
+
+def current_z(suspect: dict, references: dict) -> dict:
+    """Evidence z-scores by the current code from saved values: what a scan made now would give."""
+    from modelscan_vicious.detectors.statistics import robust_z
+
+    return {n: robust_z(suspect[n], references[n]) for n in suspect}
+
+
+def with_current_z(row: dict) -> dict:
+    _, suspect, references = saved_evidence(row)
+    return {**row, "z": current_z(suspect, references)}

@@ -121,3 +121,17 @@ def test_report_names_never_collide():
     assert _report_stems([a, Path("model-2.onnx"), b]) == ["model", "model-2", "model-3"]
     # Case-insensitive file systems (macOS, Windows) would merge Model.json and model.json.
     assert _report_stems([Path("Model.onnx"), a]) == ["Model", "model-2"]
+
+
+def test_benchmarks_recompute_a_scan_exactly_from_its_saved_evidence(full_scan, low_calibration, monkeypatch):
+    from benchmarks import detect
+    from modelscan_vicious.detectors.calibration import CALIBRATION_ENV
+
+    _, out, model = full_scan
+    vic = report(out, model.stem)["viciousness"]
+    row = {"report": str(out / f"{model.stem}.json"), "z": {e["name"]: e["z_score"] for e in vic["evidence"]}}
+    monkeypatch.setenv(CALIBRATION_ENV, str(low_calibration))
+    again = detect.recompute(row)
+    assert again["z"] == pytest.approx(row["z"], abs=1e-12)
+    assert again["probability"] == pytest.approx(vic["probability"], abs=1e-12)
+    assert again["interval"] == pytest.approx(vic["interval"], abs=1e-12)
