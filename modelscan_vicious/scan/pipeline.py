@@ -63,13 +63,16 @@ def _scan_model(path: Path, config: ScanConfig, on_stage: Stage) -> ScanResult:
         plugins.append(PluginOutcome("trainable-copy", "detector", "skipped", why_black_box))
     try:
         with _timed(timings, "references", on_stage):
-            references = _train_references(model, labelled, prepared, trainable_factory, config)
+            references, batch_norm_layers = _train_references(model, labelled, prepared, trainable_factory, config)
         suspect_predict = _suspect_predictor(model, config)
         with _timed(timings, "attack", on_stage):
             outcomes = _attack_all(suspect_predict, model.output_kind, references, prepared, config, plugins)
         with _timed(timings, "detector", on_stage):
             viciousness = _detect(suspect_predict, model, trainable_factory, references, outcomes, labelled,
                                   prepared, config, plugins)  # fmt: skip
+        if viciousness is not None and batch_norm_layers:
+            viciousness.notes.append(f"the model stores {batch_norm_layers} batch-norm layers frozen (traced); "
+                                     "the references trained them with batch statistics, as the owner did")  # fmt: skip
         with _timed(timings, "white-box attack", on_stage):
             rmle = _rmle(trainable_factory, suspect_predict, model.output_kind, prepared, config, plugins)
         reconstruction = _reconstruction_result(outcomes, rmle, prepared, config) if outcomes else None
@@ -136,14 +139,15 @@ def _suspect_predictor(model, config: ScanConfig) -> Callable[[np.ndarray], np.n
     return lambda images: model.predict(config.scaling.apply(images))
 
 
-def _train_references(model, labelled, prepared, trainable_factory, config: ScanConfig) -> list:
-    """Honest copies trained from scratch on the labelled set plus pseudo-labelled attacker inputs."""
+def _train_references(model, labelled, prepared, trainable_factory, config: ScanConfig) -> tuple[list, int]:
+    """Honest copies trained from scratch on the labelled set plus pseudo-labelled attacker inputs;
+    also returns how many frozen batch-norm layers each copy got back."""
     from modelscan_vicious.training.architectures import build_classifier
 
     pseudo = model.predict(config.scaling.apply(prepared.reference_images)).argmax(1)
     images = np.concatenate([labelled.images, prepared.reference_images])
     labels = np.concatenate([labelled.labels, pseudo])
-    references = []
+    references, rewritten = [], 0
     for i in range(config.budget.n_references):
         seed = config.seed * 1000 + i
         if trainable_factory is not None:
@@ -160,7 +164,7 @@ def _train_references(model, labelled, prepared, trainable_factory, config: Scan
         if rewritten:  # an unmodified copy with the trained state: eval-mode batch norm for use
             trained = _with_state(trainable_factory(), trained)
         references.append((trained, kind))
-    return references
+    return references, rewritten
 
 
 def _with_state(fresh, trained):
