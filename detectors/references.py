@@ -83,6 +83,10 @@ def train_classifier(
     done, total = 0, steps if steps is not None else (epochs or 1) * math.ceil(len(x_all) / batch_size)
     while done < total:
         for index in torch.randperm(len(x_all), generator=generator).split(batch_size):
+            if len(index) == 1 and len(x_all) > 1:
+                # Batch norm cannot normalise one input: eager PyTorch refuses it, and a copy with
+                # restored batch statistics would take a NaN running variance from it.
+                continue
             loss = classification_loss(module(x_all[index.to(device)]), y_all[index.to(device)], output_kind)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

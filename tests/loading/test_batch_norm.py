@@ -84,3 +84,16 @@ def test_references_of_a_traced_batch_norm_model_learn_running_statistics(tmp_pa
     assert not torch.allclose(state["1.running_mean"], torch.zeros(4))  # learnt from batches, not reset values
     x = torch.from_numpy(images[:6])
     assert torch.allclose(reference(x)[:2], reference(x[:2]), atol=1e-5)  # eval mode: per-input predictions
+
+
+def test_a_trailing_batch_of_one_input_does_not_poison_running_statistics():
+    import numpy as np
+
+    from modelscan_vicious.detectors.references import train_classifier
+
+    copy = _traced_copy()
+    use_batch_statistics(copy)
+    rng = np.random.default_rng(0)
+    images, labels = rng.random((65, 1, 8, 8), dtype=np.float32), rng.integers(0, 3, 65)  # 64 + 1
+    trained = train_classifier(copy, images, labels, output_kind="logits", epochs=2, batch_size=64)
+    assert all(torch.isfinite(v).all() for k, v in trained.state_dict().items() if "running" in k)
