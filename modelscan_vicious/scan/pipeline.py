@@ -46,7 +46,7 @@ def scan_model(path: Path, config: ScanConfig, on_stage: Stage = lambda _: None)
     import torch
 
     # TorchScript's profiling executor re-profiles graphs in every one of the scan's short training
-    # runs: 10-30% slower training of TorchScript copies, for bit-identical weights (measured).
+    # runs, which slows the training of TorchScript copies; plain execution gives bit-identical weights.
     with torch.jit.optimized_execution(False):
         return _scan_model(path, config, on_stage)
 
