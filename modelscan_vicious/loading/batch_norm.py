@@ -1,10 +1,10 @@
 """Batch norm in exported models: traced TorchScript bakes `training=False` into every batch-norm call.
 
 A reference copy re-initialised from such a graph would train with frozen, reset statistics, that
-is without normalisation at all: a different model from the one the suspect's owner trained. It
-ends up less like an honest suspect than an honest suspect is (its outputs collapse onto one or two
-directions within each class), and the viciousness evidence, which is relative to the references,
-is biased. Rewriting the flag restores training-time normalisation in a copy.
+is without normalisation at all: a different model from the one the suspect's owner trained. Its
+outputs collapse onto one or two directions within each class, unlike an honest suspect's, so the
+viciousness evidence, which is relative to the references, is biased. Rewriting the flag restores
+training-time normalisation in a copy.
 
 ONNX exporters fold eval-mode batch norm into the preceding convolution; nothing is left to restore
 there (README "Limitations").
