@@ -62,7 +62,10 @@ def build_zoo(dataset: str, archs: list[str], seed_base: int, out: Path, epochs:
         from concurrent.futures import ProcessPoolExecutor
         from multiprocessing import get_context
 
-        with ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=_one_thread) as pool:
+        from modelscan_vicious.scan.parallel import limit_threads
+
+        with ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=limit_threads,
+                                 initargs=(1,)) as pool:  # fmt: skip
             list(pool.map(_make_fixture, jobs_argv))
     return load_json(out / "manifest.json")
 
@@ -71,12 +74,6 @@ def _make_fixture(argv: list[str]) -> None:
     code = cli(argv)
     if code != 0:
         raise SystemExit(f"make-fixture failed for {argv[2]} (exit {code})")
-
-
-def _one_thread() -> None:
-    import torch
-
-    torch.set_num_threads(1)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -32,7 +32,7 @@ def scan_many(
 
     workers = min(config.jobs, len(models))
     threads = max(1, (os.cpu_count() or 1) // workers)
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_limit_threads,
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=limit_threads,
                              initargs=(threads,)) as pool:  # fmt: skip
         futures = [pool.submit(_scan_or_error, path, config) for path in models]
         for index, (path, future) in enumerate(zip(models, futures)):
@@ -46,7 +46,8 @@ def _scan_or_error(path: Path, config: ScanConfig, on_stage=lambda _: None) -> O
         return err
 
 
-def _limit_threads(threads: int) -> None:
+def limit_threads(threads: int) -> None:
+    """Worker initializer: this process's PyTorch thread count."""
     import torch
 
     torch.set_num_threads(threads)
