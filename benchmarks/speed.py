@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.errors import load_json, run_main
+from benchmarks.errors import BenchmarkInputError, load_json, run_main
 from benchmarks.markdown import table, update_section
 from benchmarks.scan_zoo import scan_argv
 from modelscan_vicious.cli import main as cli
@@ -54,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     names = {f"{arch}-{recipe}" for recipe in args.recipes.split(",") for arch in ARCHITECTURES}
     entries = sorted((e for e in load_json(args.zoo / "manifest.json") if e["name"] in names),
                      key=lambda e: (e["architecture"], e["format"]))  # fmt: skip
+    if not entries:
+        raise BenchmarkInputError(f"{args.zoo / 'manifest.json'}: no model of recipes {args.recipes}")
     rows = []
     for entry in entries:
         rows.append(time_scan(args.zoo, entry, args.zoo / "speed-reports"))

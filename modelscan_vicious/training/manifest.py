@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from modelscan_vicious.errors import DataLoadError
+from modelscan_vicious.errors import DataLoadError, ReportError
 from modelscan_vicious.reports.atomic import write_atomic
 
 
@@ -41,7 +41,11 @@ def _exclusive(lock_path: Path):
     except ImportError:  # Windows: no advisory locks; build fixtures one at a time there
         yield
         return
-    with open(lock_path, "a") as handle:
+    try:
+        handle = open(lock_path, "a")
+    except OSError as err:
+        raise ReportError(f"cannot write manifest {lock_path.with_suffix('')}: {err.strerror or err}") from err
+    with handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield

@@ -59,3 +59,11 @@ def test_an_unknown_zoo_recipe_is_named(tmp_path, capsys):
     assert run(zoo, ["--recipes", "honest,vicious-b9", "--out", str(tmp_path / "z")]) == EXIT_BAD_INPUT
     assert "unknown recipe vicious-b9" in one_line_error(capsys)
     assert not (tmp_path / "z").exists()
+
+
+def test_speed_with_no_matching_model_is_named(tmp_path, capsys):
+    from benchmarks import speed
+
+    (tmp_path / "manifest.json").write_text(json.dumps([{"name": "cnn-honest", "architecture": "cnn"}]))
+    assert run(speed, ["--zoo", str(tmp_path), "--recipes", "honest-nothing"]) == EXIT_BAD_INPUT
+    assert "no model of recipes honest-nothing" in one_line_error(capsys)

@@ -149,3 +149,13 @@ def test_fixtures_built_in_parallel_into_one_folder_keep_every_manifest_entry(tm
     with ProcessPoolExecutor(4, mp_context=get_context("spawn")) as pool:
         list(pool.map(_upsert_many, [manifest] * 4, batches))
     assert sorted(e["file"] for e in read_manifest(manifest)) == sorted(f"{n}.onnx" for b in batches for n in b)
+
+
+def test_a_manifest_that_cannot_be_written_is_a_one_line_report_error(tmp_path):
+    from modelscan_vicious.errors import ReportError
+
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("")
+    with pytest.raises(ReportError, match="cannot write manifest") as caught:
+        upsert_entry(not_a_folder / "manifest.json", {"file": "a.onnx"})
+    assert "\n" not in str(caught.value)
