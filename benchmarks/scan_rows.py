@@ -43,3 +43,40 @@ def current_z(suspect: dict, references: dict) -> dict:
 def with_current_z(row: dict) -> dict:
     _, suspect, references = saved_evidence(row)
     return {**row, "z": current_z(suspect, references)}
+
+
+def merge_scan_files(parts: list[Path], manifest: Path) -> list[dict]:
+    """Rows of `parts` (later files win for the same model) in the zoo manifest's order."""
+    by_name: dict[str, dict] = {}
+    for part in parts:
+        by_name.update({r["name"]: r for r in load_json(part)})
+    order = [e["name"] for e in load_json(manifest)]
+    unknown = sorted(set(by_name) - set(order))
+    if unknown:
+        raise BenchmarkInputError(f"{manifest}: no model named {', '.join(unknown)}")
+    return [by_name[n] for n in order if n in by_name]
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    import json
+
+    from modelscan_vicious.reports.atomic import write_atomic
+
+    parser = argparse.ArgumentParser(description="Merge scan_zoo files of one zoo (e.g. from parallel --names runs).")
+    parser.add_argument("--zoo", type=Path, required=True)
+    parser.add_argument("--parts", type=Path, nargs="+", required=True, help="later files win for the same model")
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+    rows = merge_scan_files(args.parts, args.zoo / "manifest.json")
+    write_atomic(args.out, json.dumps(rows, indent=2) + "\n")
+    print(f"{len(rows)} rows in {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    from benchmarks.errors import run_main
+
+    sys.exit(run_main(main))

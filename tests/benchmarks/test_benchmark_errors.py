@@ -67,3 +67,20 @@ def test_speed_with_no_matching_model_is_named(tmp_path, capsys):
     (tmp_path / "manifest.json").write_text(json.dumps([{"name": "cnn-honest", "architecture": "cnn"}]))
     assert run(speed, ["--zoo", str(tmp_path), "--recipes", "honest-nothing"]) == EXIT_BAD_INPUT
     assert "no model of recipes honest-nothing" in one_line_error(capsys)
+
+
+def test_scan_files_merge_in_manifest_order_and_refuse_foreign_models(tmp_path, capsys):
+    from benchmarks import scan_rows
+
+    (tmp_path / "manifest.json").write_text(json.dumps([{"name": n} for n in ("a", "b", "c")]))
+    (tmp_path / "p1.json").write_text(json.dumps([{"name": "c", "v": 1}, {"name": "a", "v": 1}]))
+    (tmp_path / "p2.json").write_text(json.dumps([{"name": "c", "v": 2}]))
+    out = tmp_path / "merged.json"
+    argv = ["--zoo", str(tmp_path), "--parts", str(tmp_path / "p1.json"), str(tmp_path / "p2.json"), "--out", str(out)]
+    assert run(scan_rows, argv) == 0
+    assert json.loads(out.read_text()) == [{"name": "a", "v": 1}, {"name": "c", "v": 2}]
+    (tmp_path / "p3.json").write_text(json.dumps([{"name": "z"}]))
+    out.unlink()
+    assert run(scan_rows, [*argv[:2], "--parts", str(tmp_path / "p3.json"), "--out", str(out)]) == EXIT_BAD_INPUT
+    assert "no model named z" in one_line_error(capsys)
+    assert not out.exists()
