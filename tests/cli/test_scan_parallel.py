@@ -25,7 +25,8 @@ def test_parallel_jobs_match_sequential_scans(tiny_models, labels_csv, aux_npz, 
     assert sequential == parallel == EXIT_SCAN_ERROR  # the corrupt model's error is the worst code in both
     for model in models:
         seq, par = report(tmp_path / "seq", model.stem), report(tmp_path / "par", model.stem)
-        assert _numbers(seq) == pytest.approx(_numbers(par), rel=1e-5)
+        # workers run with fewer PyTorch threads, which reorders float sums: near-zero z-scores need abs too
+        assert _numbers(seq) == pytest.approx(_numbers(par), rel=1e-5, abs=1e-5)
     assert not (tmp_path / "par" / "corrupt.json").exists()
 
 
