@@ -26,6 +26,7 @@ from modelscan_vicious.detectors.references import module_predictor, reinitialis
 from modelscan_vicious.errors import ModelNotTrainableError, ScanError
 from modelscan_vicious.loading import load_model
 from modelscan_vicious.loading.batch_norm import use_batch_statistics
+from modelscan_vicious.loading.folded_batch_norm import fold_batch_norm, has_folded_batch_norm, insert_batch_norm
 from modelscan_vicious.scan.attack_data import NOISE_AUX, prepare_attack_data
 from modelscan_vicious.scan.environment import environment
 from modelscan_vicious.scan.result import PluginOutcome, ReconstructionResult, ScanResult
@@ -63,16 +64,15 @@ def _scan_model(path: Path, config: ScanConfig, on_stage: Stage) -> ScanResult:
         plugins.append(PluginOutcome("trainable-copy", "detector", "skipped", why_black_box))
     try:
         with _timed(timings, "references", on_stage):
-            references, batch_norm_layers = _train_references(model, labelled, prepared, trainable_factory, config)
+            references, reference_notes = _train_references(model, labelled, prepared, trainable_factory, config)
         suspect_predict = _suspect_predictor(model, config)
         with _timed(timings, "attack", on_stage):
             outcomes = _attack_all(suspect_predict, model.output_kind, references, prepared, config, plugins)
         with _timed(timings, "detector", on_stage):
             viciousness = _detect(suspect_predict, model, trainable_factory, references, outcomes, labelled,
                                   prepared, config, plugins)  # fmt: skip
-        if viciousness is not None and batch_norm_layers:
-            viciousness.notes.append(f"the model stores {batch_norm_layers} batch-norm layers frozen (traced); "
-                                     "the references trained them with batch statistics, as the owner did")  # fmt: skip
+        if viciousness is not None:
+            viciousness.notes.extend(reference_notes)
         with _timed(timings, "white-box attack", on_stage):
             rmle = _rmle(trainable_factory, suspect_predict, model.output_kind, prepared, config, plugins)
         reconstruction = _reconstruction_result(outcomes, rmle, prepared, config) if outcomes else None
@@ -139,32 +139,41 @@ def _suspect_predictor(model, config: ScanConfig) -> Callable[[np.ndarray], np.n
     return lambda images: model.predict(config.scaling.apply(images))
 
 
-def _train_references(model, labelled, prepared, trainable_factory, config: ScanConfig) -> tuple[list, int]:
+def _train_references(model, labelled, prepared, trainable_factory, config: ScanConfig) -> tuple[list, list[str]]:
     """Honest copies trained from scratch on the labelled set plus pseudo-labelled attacker inputs;
-    also returns how many frozen batch-norm layers each copy got back."""
+    also returns notes on batch norm the copies got back (traced-frozen or folded at export)."""
     from modelscan_vicious.training.architectures import build_classifier
 
     pseudo = model.predict(config.scaling.apply(prepared.reference_images)).argmax(1)
     images = np.concatenate([labelled.images, prepared.reference_images])
     labels = np.concatenate([labelled.labels, pseudo])
-    references, rewritten = [], 0
+    folded = trainable_factory is not None and has_folded_batch_norm(trainable_factory())
+    references, notes, rewritten, inserted = [], [], 0, []
     for i in range(config.budget.n_references):
         seed = config.seed * 1000 + i
         if trainable_factory is not None:
             module, kind = reinitialise(trainable_factory(), seed), model.output_kind
             rewritten = use_batch_statistics(module)  # traced batch norm trains as it did for the owner
+            inserted = insert_batch_norm(module) if folded else []  # so does batch norm folded at export
         else:  # black box: the closest honest stand-in we can build is a standard CNN
             import torch
 
             torch.manual_seed(seed)
             module, kind = build_classifier("cnn", model.input_shape, model.n_outputs), "logits"
-            rewritten = 0
+            rewritten, inserted = 0, []
         trained = train_classifier(module, images, labels, output_kind=kind, epochs=config.budget.reference_epochs,
                                    seed=seed, device=config.device)  # fmt: skip
-        if rewritten:  # an unmodified copy with the trained state: eval-mode batch norm for use
+        fold_batch_norm(inserted)  # back to the suspect's graph, as its exporter did
+        if rewritten or inserted:  # an unmodified copy with the trained state: eval-mode graphs for use
             trained = _with_state(trainable_factory(), trained)
         references.append((trained, kind))
-    return references, rewritten
+    if rewritten:
+        notes.append(f"the model stores {rewritten} batch-norm layers frozen (traced); "
+                     "the references trained them with batch statistics, as the owner did")  # fmt: skip
+    if inserted:
+        notes.append(f"the model's {len(inserted)} convolutions carry batch norm folded in at export (biases far "
+                     "outside their initial range); the references trained with batch norm and folded it likewise")  # fmt: skip
+    return references, notes
 
 
 def _with_state(fresh, trained):
