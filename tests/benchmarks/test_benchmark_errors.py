@@ -84,3 +84,22 @@ def test_scan_files_merge_in_manifest_order_and_refuse_foreign_models(tmp_path, 
     assert run(scan_rows, [*argv[:2], "--parts", str(tmp_path / "p3.json"), "--out", str(out)]) == EXIT_BAD_INPUT
     assert "no model named z" in one_line_error(capsys)
     assert not out.exists()
+
+
+def test_folded_bias_needs_an_onnx_model_with_convolutions(tmp_path, capsys):
+    from benchmarks import folded_bias
+
+    (tmp_path / "manifest.json").write_text(json.dumps([{"name": "m", "file": "m.pt", "format": "torchscript"}]))
+    assert run(folded_bias, ["--zoos", str(tmp_path), "--section", "x"]) == EXIT_BAD_INPUT
+    assert "no ONNX model with a biased convolution" in one_line_error(capsys)
+
+
+def test_folded_bias_counts_the_sample_cnn_as_plain(tmp_path):
+    from pathlib import Path
+
+    from benchmarks import folded_bias
+
+    samples = Path(__file__).resolve().parents[2] / "sample_models"
+    rows = folded_bias.architecture_rows([samples])
+    cnn = [r for r in rows if r[0] == "cnn"]
+    assert cnn and cnn[0][1] >= 2 and cnn[0][3] < 1.0 and cnn[0][4] == 0
