@@ -148,7 +148,7 @@ def _train_references(model, labelled, prepared, trainable_factory, config: Scan
     images = np.concatenate([labelled.images, prepared.reference_images])
     labels = np.concatenate([labelled.labels, pseudo])
     folded = trainable_factory is not None and has_folded_batch_norm(trainable_factory())
-    references, notes, rewritten, inserted = [], [], 0, []
+    references, rewritten, inserted = [], 0, []
     for i in range(config.budget.n_references):
         seed = config.seed * 1000 + i
         if trainable_factory is not None:
@@ -167,13 +167,18 @@ def _train_references(model, labelled, prepared, trainable_factory, config: Scan
         if rewritten or inserted:  # an unmodified copy with the trained state: eval-mode graphs for use
             trained = _with_state(trainable_factory(), trained)
         references.append((trained, kind))
+    return references, _batch_norm_notes(rewritten, len(inserted))
+
+
+def _batch_norm_notes(rewritten: int, inserted: int) -> list[str]:
+    notes = []
     if rewritten:
         notes.append(f"the model stores {rewritten} batch-norm layers frozen (traced); "
                      "the references trained them with batch statistics, as the owner did")  # fmt: skip
     if inserted:
-        notes.append(f"the model's {len(inserted)} convolutions carry batch norm folded in at export (biases far "
+        notes.append(f"the model's {inserted} convolutions carry batch norm folded in at export (biases far "
                      "outside their initial range); the references trained with batch norm and folded it likewise")  # fmt: skip
-    return references, notes
+    return notes
 
 
 def _with_state(fresh, trained):
