@@ -41,9 +41,13 @@ def released_outputs(outputs: np.ndarray, output_kind: str, release: str, k: int
     raise ValueError(f"unknown release {release!r}")
 
 
+def releases_probabilities(output_kind: str, release: str) -> bool:
+    """Whether the server receives probabilities (or a truncation of them), whatever the model's head."""
+    return release in ("softmax", "top-k") or (release == "logits" and output_kind == "probabilities")
+
+
 def attack_features(released: np.ndarray, output_kind: str, release: str) -> np.ndarray:
     """Decoder inputs from released values: log-rescale anything that is a probability."""
-    is_probability = release in ("softmax", "top-k") or (release == "logits" and output_kind == "probabilities")
-    if is_probability:
+    if releases_probabilities(output_kind, release):
         return np.log(np.maximum(released, PROBABILITY_FLOOR)).astype(np.float32)
     return released.astype(np.float32)

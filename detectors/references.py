@@ -9,6 +9,7 @@ relative, rather than a fixed absolute threshold that unusual honest models woul
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -61,6 +62,36 @@ def reinitialise(module: nn.Module, seed: int) -> nn.Module:
     return module
 
 
+@dataclass(frozen=True)
+class ReferenceRecipe:
+    """One honest way to train a reference."""
+
+    name: str
+    epoch_fraction: float  # of the budget's reference epochs
+    weight_decay: float
+
+
+STANDARD_RECIPE = ReferenceRecipe("standard", 1.0, 0.0)
+# Honest models differ by recipe more than by seed: references trained one way agree too closely,
+# and honest suspects trained briefly or with weight decay then look leakier than all of them.
+REFERENCE_RECIPES = (STANDARD_RECIPE, ReferenceRecipe("weight-decay", 1.0, 1e-3), ReferenceRecipe("short", 0.3, 0.0))
+
+
+def reference_recipes(n_references: int, probabilities_released: bool) -> list[ReferenceRecipe]:
+    """The recipe of each reference: REFERENCE_RECIPES in turn, or all standard where the deployment
+    releases probabilities.
+
+    A released probability is floored before its log (attacks/release.py), which hides what a
+    saturated model encodes; how saturated a model is depends on its recipe far more than on its
+    seed (weight decay and short training keep probabilities off the floor). Under such a release,
+    recipe-diverse references disagree so widely that a vicious head no longer stands out, so all
+    references there take the standard recipe (docs/benchmarks.md, "What limits detection").
+    """
+    if probabilities_released:
+        return [STANDARD_RECIPE] * n_references
+    return [REFERENCE_RECIPES[i % len(REFERENCE_RECIPES)] for i in range(n_references)]
+
+
 def train_classifier(
     module: nn.Module,
     images: np.ndarray,
@@ -70,6 +101,7 @@ def train_classifier(
     epochs: int | None = None,
     steps: int | None = None,
     lr: float = 1e-3,
+    weight_decay: float = 0.0,
     batch_size: int = 64,
     seed: int = 0,
     device: str = "cpu",
@@ -77,7 +109,8 @@ def train_classifier(
     """Classification loss only, Adam; train for `epochs` passes or exactly `steps` mini-batches."""
     generator = torch.Generator().manual_seed(seed)
     module = module.to(device).train()
-    optimizer = torch.optim.Adam([p for p in module.parameters() if p.requires_grad], lr=lr)
+    optimizer = torch.optim.Adam([p for p in module.parameters() if p.requires_grad], lr=lr,
+                                 weight_decay=weight_decay)  # fmt: skip
     x_all = torch.from_numpy(images.astype(np.float32)).to(device)
     y_all = torch.from_numpy(labels.astype(np.int64)).to(device)
     done, total = 0, steps if steps is not None else (epochs or 1) * math.ceil(len(x_all) / batch_size)

@@ -17,12 +17,17 @@ import numpy as np
 
 from modelscan_vicious import __version__
 from modelscan_vicious.attacks.base import FeatureOracle, create_attack
-from modelscan_vicious.attacks.release import attack_features, released_outputs
+from modelscan_vicious.attacks.release import attack_features, released_outputs, releases_probabilities
 from modelscan_vicious.config import ScanConfig, parse_release
 from modelscan_vicious.data.auxiliary import load_auxiliary
 from modelscan_vicious.data.labelled_csv import load_labelled_csv, read_csv_layout
 from modelscan_vicious.detectors.base import DetectorContext, ModelUnderTest, create_detector
-from modelscan_vicious.detectors.references import module_predictor, reinitialise, train_classifier
+from modelscan_vicious.detectors.references import (
+    module_predictor,
+    reference_recipes,
+    reinitialise,
+    train_classifier,
+)
 from modelscan_vicious.errors import ModelNotTrainableError, ScanError
 from modelscan_vicious.loading import load_model
 from modelscan_vicious.loading.batch_norm import use_batch_statistics
@@ -140,16 +145,19 @@ def _suspect_predictor(model, config: ScanConfig) -> Callable[[np.ndarray], np.n
 
 
 def _train_references(model, labelled, prepared, trainable_factory, config: ScanConfig) -> tuple[list, list[str]]:
-    """Honest copies trained from scratch on the labelled set plus pseudo-labelled attacker inputs;
-    also returns notes on batch norm the copies got back (traced-frozen or folded at export)."""
+    """Honest copies trained from scratch, each by its recipe (`reference_recipes`), on the labelled set
+    plus pseudo-labelled attacker inputs; also returns notes on batch norm the copies got back
+    (traced-frozen or folded at export)."""
     from modelscan_vicious.training.architectures import build_classifier
 
     pseudo = model.predict(config.scaling.apply(prepared.reference_images)).argmax(1)
     images = np.concatenate([labelled.images, prepared.reference_images])
     labels = np.concatenate([labelled.labels, pseudo])
     folded = trainable_factory is not None and has_folded_batch_norm(trainable_factory())
+    release, _ = parse_release(config.release)
+    recipes = reference_recipes(config.budget.n_references, releases_probabilities(model.output_kind, release))
     references, rewritten, inserted = [], 0, []
-    for i in range(config.budget.n_references):
+    for i, recipe in enumerate(recipes):
         seed = config.seed * 1000 + i
         if trainable_factory is not None:
             module, kind = reinitialise(trainable_factory(), seed), model.output_kind
@@ -161,13 +169,15 @@ def _train_references(model, labelled, prepared, trainable_factory, config: Scan
             torch.manual_seed(seed)
             module, kind = build_classifier("cnn", model.input_shape, model.n_outputs), "logits"
             rewritten, inserted = 0, []
-        trained = train_classifier(module, images, labels, output_kind=kind, epochs=config.budget.reference_epochs,
-                                   seed=seed, device=config.device)  # fmt: skip
+        epochs = max(1, round(recipe.epoch_fraction * config.budget.reference_epochs))
+        trained = train_classifier(module, images, labels, output_kind=kind, epochs=epochs,
+                                   weight_decay=recipe.weight_decay, seed=seed, device=config.device)  # fmt: skip
         fold_batch_norm(inserted)  # back to the suspect's graph, as its exporter did
         if rewritten or inserted:  # an unmodified copy with the trained state: eval-mode graphs for use
             trained = _with_state(trainable_factory(), trained)
         references.append((trained, kind))
-    return references, _batch_norm_notes(rewritten, len(inserted))
+    recipe_note = "references trained with the recipes " + ", ".join(r.name for r in recipes)
+    return references, [recipe_note, *_batch_norm_notes(rewritten, len(inserted))]
 
 
 def _batch_norm_notes(rewritten: int, inserted: int) -> list[str]:

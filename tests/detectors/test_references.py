@@ -147,3 +147,60 @@ def test_module_predictor_batches_like_one_call():
         whole = module(torch.from_numpy(images)).numpy()
     assert batched.shape == (23, 10)
     np.testing.assert_allclose(batched, whole, atol=1e-5)
+
+
+def _recorded_recipes(tmp_path, monkeypatch, output_kind: str, release: str) -> list[tuple[int, float]]:
+    """(epochs, weight decay) of each reference `_train_references` trains for a tiny suspect."""
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    from modelscan_vicious.config import BUDGETS, ScanConfig
+    from modelscan_vicious.scan import pipeline
+
+    calls = []
+    real = pipeline.train_classifier
+
+    def recording(module, images, labels, **kwargs):
+        calls.append((kwargs["epochs"], kwargs["weight_decay"]))
+        return real(module, images, labels, **kwargs)
+
+    monkeypatch.setattr(pipeline, "train_classifier", recording)
+    rng = np.random.default_rng(0)
+    images = rng.random((40, 1, 8, 8), dtype=np.float32)
+    suspect = bn_net().eval()
+    model = SimpleNamespace(output_kind=output_kind, input_shape=(1, 8, 8), n_outputs=10,
+                            predict=lambda x: suspect(torch.from_numpy(x)).detach().numpy())  # fmt: skip
+    budget = replace(BUDGETS["fast"], n_references=4, reference_epochs=10)
+    config = ScanConfig(labels=tmp_path / "l.csv", budget=budget, release=release)
+    _, notes = pipeline._train_references(model, SimpleNamespace(images=images[:8], labels=rng.integers(0, 10, 8)),
+                                          SimpleNamespace(reference_images=images[8:]), bn_net, config)  # fmt: skip
+    assert notes[0].startswith("references trained with the recipes ")
+    return calls
+
+
+def test_references_cycle_through_honest_recipes_when_logits_are_released(tmp_path, monkeypatch):
+    from modelscan_vicious.detectors.references import REFERENCE_RECIPES
+
+    calls = _recorded_recipes(tmp_path, monkeypatch, "logits", "logits")
+    expected = [(max(1, round(r.epoch_fraction * 10)), r.weight_decay) for r in REFERENCE_RECIPES]
+    assert calls == [*expected, expected[0]]
+    assert len(set(calls)) == len(REFERENCE_RECIPES) > 1
+
+
+@pytest.mark.parametrize(("output_kind", "release"), [("probabilities", "logits"), ("logits", "softmax"),
+                                                      ("logits", "top-3")])  # fmt: skip
+def test_references_all_take_the_standard_recipe_when_probabilities_are_released(tmp_path, monkeypatch, output_kind,
+                                                                                  release):  # fmt: skip
+    assert _recorded_recipes(tmp_path, monkeypatch, output_kind, release) == [(10, 0.0)] * 4
+
+
+def test_weight_decay_shrinks_the_weights(digits):
+    images, labels = digits
+    trained = {}
+    for decay in (0.0, 1.0):
+        torch.manual_seed(0)
+        net = nn.Sequential(nn.Flatten(), nn.Linear(64, 10))
+        trained[decay] = train_classifier(net, images[:200], labels[:200], output_kind="logits", epochs=5,
+                                          weight_decay=decay)  # fmt: skip
+    norm = {d: float(m[1].weight.norm()) for d, m in trained.items()}
+    assert norm[1.0] < 0.8 * norm[0.0]
