@@ -2,8 +2,8 @@
 
 An adaptive adversary (`adaptive-b3`) is vicious with an extra loss term that keeps its outputs'
 within-class spread small, like an honest model's. Honest models are trained normally and unusually (label smoothing, 3 epochs, input noise, heavy
-weight decay); vicious ones across beta_R/beta_C in {0.3, 1, 3}, logits and softmax release.
-Formats alternate between ONNX and TorchScript.
+weight decay); vicious ones across beta_R/beta_C in {0.3, 1, 3}, logits and softmax release;
+with `--honest-softmax`, honest models released as softmax too. Formats alternate between ONNX and TorchScript.
 
     python -m benchmarks.zoo --dataset digits --archs mlp,cnn,rescnn --seed-base 100 --out benchmarks/out/calib
 """
@@ -31,19 +31,28 @@ RECIPES: dict[str, list[str]] = {
     # Adaptive adversary: vicious, plus a term keeping within-class output spread honest-looking.
     "adaptive-b3": ["--beta-r", "3", "--adaptive-weight", "3"],
 }
+# Honest models released as softmax (`--honest-softmax`): a false-alarm check for the probability
+# release, whose references all take the standard recipe. Not in the calibration zoos, which predate them.
+HONEST_SOFTMAX_RECIPES: dict[str, list[str]] = {
+    "honest-softmax": ["--release", "softmax"],
+    "honest-3ep-softmax": ["--epochs", "3", "--release", "softmax"],
+    "honest-wd-softmax": ["--weight-decay", "0.001", "--release", "softmax"],
+}
 
 
 def build_zoo(dataset: str, archs: list[str], seed_base: int, out: Path, epochs: int | None = None,
-              recipes: list[str] | None = None, jobs: int = 1) -> list[dict]:
+              recipes: list[str] | None = None, jobs: int = 1, honest_softmax: bool = False) -> list[dict]:
     """Train every (architecture, recipe) pair once; returns the manifest entries.
 
-    Seeds and formats depend on a model's place in `archs` and RECIPES only, so a partial rebuild
-    (`recipes`, or deleting some files) reproduces exactly the models a full build would.
+    Seeds and formats depend on a model's place in `archs` and RECIPES (then HONEST_SOFTMAX_RECIPES)
+    only, so a partial rebuild (`recipes`, or deleting some files) reproduces exactly the models a
+    full build would.
     """
+    all_recipes = {**RECIPES, **HONEST_SOFTMAX_RECIPES} if honest_softmax else RECIPES
     out.mkdir(parents=True, exist_ok=True)
     jobs_argv = []
     for a, arch in enumerate(archs):
-        for r, (recipe, flags) in enumerate(RECIPES.items()):
+        for r, (recipe, flags) in enumerate(all_recipes.items()):
             name = f"{arch}-{recipe}"
             if recipes is not None and recipe not in recipes:
                 continue
@@ -83,14 +92,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed-base", type=int, default=100)
     parser.add_argument("--epochs", type=int, default=None, help="override the default epochs of normal recipes")
     parser.add_argument("--recipes", default=None, help=f"comma list, a subset of {','.join(RECIPES)} (default all)")
+    parser.add_argument("--honest-softmax", action="store_true",
+                        help=f"also build {', '.join(HONEST_SOFTMAX_RECIPES)}")
     parser.add_argument("--jobs", type=int, default=1, help="fixtures trained in parallel processes")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     recipes = args.recipes.split(",") if args.recipes else None
-    unknown = sorted(set(recipes or []) - set(RECIPES))
+    known = {**RECIPES, **HONEST_SOFTMAX_RECIPES} if args.honest_softmax else RECIPES
+    unknown = sorted(set(recipes or []) - set(known))
     if unknown:
-        raise BenchmarkInputError(f"unknown recipe {', '.join(unknown)}; choose from {', '.join(RECIPES)}")
-    entries = build_zoo(args.dataset, args.archs.split(","), args.seed_base, args.out, args.epochs, recipes, args.jobs)
+        raise BenchmarkInputError(f"unknown recipe {', '.join(unknown)}; choose from {', '.join(known)}")
+    entries = build_zoo(args.dataset, args.archs.split(","), args.seed_base, args.out, args.epochs, recipes, args.jobs,
+                        args.honest_softmax)  # fmt: skip
     print(f"{len(entries)} models in {args.out / 'manifest.json'}")
     return 0
 

@@ -103,3 +103,22 @@ def test_folded_bias_counts_the_sample_cnn_as_plain(tmp_path):
     rows = folded_bias.architecture_rows([samples])
     cnn = [r for r in rows if r[0] == "cnn"]
     assert cnn and cnn[0][1] >= 2 and cnn[0][3] < 1.0 and cnn[0][4] == 0
+
+
+def test_honest_softmax_recipes_come_after_the_core_ones_without_moving_their_seeds(tmp_path, monkeypatch):
+    from benchmarks import zoo
+
+    def recorded(honest_softmax: bool) -> dict[str, tuple[str, str]]:
+        calls = []
+        monkeypatch.setattr(zoo, "_make_fixture", calls.append)
+        monkeypatch.setattr(zoo, "load_json", lambda path: [])
+        zoo.build_zoo("digits", ["mlp", "cnn"], 100, tmp_path / str(honest_softmax), honest_softmax=honest_softmax)
+        return {argv[argv.index("--name") + 1]: (argv[argv.index("--seed") + 1], argv[argv.index("--format") + 1])
+                for argv in calls}  # fmt: skip
+
+    core, extended = recorded(False), recorded(True)
+    assert len(core) == 2 * len(zoo.RECIPES)
+    assert {name: extended[name] for name in core} == core
+    new = sorted(set(extended) - set(core))
+    assert new == sorted(f"{a}-{r}" for a in ("mlp", "cnn") for r in zoo.HONEST_SOFTMAX_RECIPES)
+    assert all("--release" in flags and "softmax" in flags for flags in zoo.HONEST_SOFTMAX_RECIPES.values())
