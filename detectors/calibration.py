@@ -17,6 +17,9 @@ import numpy as np
 from modelscan_vicious.errors import DetectorError
 
 Z_CLIP = 10.0  # z-scores beyond this carry no extra information and would dominate the fit
+# Every calibration fixture was scanned with a labelled set of this many rows. With fewer, the
+# references learn from fewer examples than the calibration's did and their evidence shifts.
+CALIBRATION_LABELLED_ROWS = 200
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ def build(out: Path = HERE) -> None:
     for name, arch, fmt, flags, seed in SAMPLES:
         argv = ["make-fixture", "--name", name, "--dataset", "digits", "--architecture", arch, "--format", fmt,
                 "--seed", str(seed), "--out-dir", str(out), "--quiet", "--labels-out", str(out / "digits_labels.csv"),
-                "--labels-rows", "150", "--aux-out", str(out / "digits_aux.npz"), *flags]  # fmt: skip
+                "--labels-rows", "200", "--aux-out", str(out / "digits_aux.npz"), *flags]  # fmt: skip
         if cli(argv) != 0:
             raise SystemExit(f"make-fixture failed for {name}")
 

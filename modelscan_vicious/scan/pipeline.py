@@ -22,6 +22,7 @@ from modelscan_vicious.config import ScanConfig, parse_release
 from modelscan_vicious.data.auxiliary import load_auxiliary
 from modelscan_vicious.data.labelled_csv import load_labelled_csv, read_csv_layout
 from modelscan_vicious.detectors.base import DetectorContext, ModelUnderTest, create_detector
+from modelscan_vicious.detectors.calibration import CALIBRATION_LABELLED_ROWS
 from modelscan_vicious.detectors.references import (
     module_predictor,
     reference_recipes,
@@ -176,8 +177,11 @@ def _train_references(model, labelled, prepared, trainable_factory, config: Scan
         if rewritten or inserted:  # an unmodified copy with the trained state: eval-mode graphs for use
             trained = _with_state(trainable_factory(), trained)
         references.append((trained, kind))
-    recipe_note = "references trained with the recipes " + ", ".join(r.name for r in recipes)
-    return references, [recipe_note, *_batch_norm_notes(rewritten, len(inserted))]
+    notes = ["references trained with the recipes " + ", ".join(r.name for r in recipes)]
+    if len(labelled.labels) < CALIBRATION_LABELLED_ROWS:
+        notes.append(f"{len(labelled.labels)} labelled rows, fewer than the {CALIBRATION_LABELLED_ROWS} the calibration "
+                     "was fitted with: the references learn from fewer examples, so P(vicious) is less certain")  # fmt: skip
+    return references, notes + _batch_norm_notes(rewritten, len(inserted))
 
 
 def _batch_norm_notes(rewritten: int, inserted: int) -> list[str]:

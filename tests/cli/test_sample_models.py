@@ -30,3 +30,7 @@ def test_sample_models_with_the_shipped_calibration(tmp_path, monkeypatch):
         doc = json.loads((tmp_path / f"{Path(name).stem}.json").read_text())
         assert rc == expected, (name, doc["verdict"])
         assert doc["viciousness"]["mode"] == "white-box"
+        notes = doc["viciousness"]["notes"]
+        assert not any("labelled rows, fewer" in note for note in notes)  # 200 rows, as calibrated
+        assert any(note.startswith("references trained with the recipes standard, weight-decay, short")
+                   for note in notes)  # fmt: skip

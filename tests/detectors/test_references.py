@@ -175,6 +175,7 @@ def _recorded_recipes(tmp_path, monkeypatch, output_kind: str, release: str) -> 
     _, notes = pipeline._train_references(model, SimpleNamespace(images=images[:8], labels=rng.integers(0, 10, 8)),
                                           SimpleNamespace(reference_images=images[8:]), bn_net, config)  # fmt: skip
     assert notes[0].startswith("references trained with the recipes ")
+    assert "8 labelled rows, fewer than the 200" in notes[1]  # a tiny labelled set is flagged
     return calls
 
 

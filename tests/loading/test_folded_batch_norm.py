@@ -102,7 +102,7 @@ def test_references_of_a_folded_model_get_batch_norm_and_say_so(tmp_path):
     prepared = SimpleNamespace(reference_images=images[16:])
     config = ScanConfig(labels=tmp_path / "l.csv", budget=replace(BUDGETS["fast"], n_references=1, reference_epochs=3))
     [(reference, _)], notes = _train_references(model, labelled, prepared, factory, config)
-    assert len(notes) == 2 and "folded in at export" in notes[1]
+    assert sum("folded in at export" in note for note in notes) == 1
     assert set(reference.state_dict()) == set(factory().state_dict())
     # trained with normalisation, so its folded conv bias is far outside the initial range too
     assert max(conv_bias_scores(reference)) > FOLDED_BIAS_SCORE
@@ -124,4 +124,4 @@ def test_plain_models_train_their_references_unchanged(tmp_path):
     config = ScanConfig(labels=tmp_path / "l.csv", budget=replace(BUDGETS["fast"], n_references=1, reference_epochs=1))
     _, notes = _train_references(model, labelled, SimpleNamespace(reference_images=images[16:]),
                                  lambda: _onnx_copy(suspect, tmp_path), config)  # fmt: skip
-    assert notes == ["references trained with the recipes standard"]
+    assert not any("batch norm" in note for note in notes)
