@@ -23,6 +23,7 @@ from modelscan_vicious.data.auxiliary import load_auxiliary
 from modelscan_vicious.data.labelled_csv import load_labelled_csv, read_csv_layout
 from modelscan_vicious.detectors.base import DetectorContext, ModelUnderTest, create_detector
 from modelscan_vicious.detectors.calibration import CALIBRATION_LABELLED_ROWS
+from modelscan_vicious.detectors.confidence import Tempered, floored_log_confidence, matching_temperature
 from modelscan_vicious.detectors.references import (
     module_predictor,
     reference_recipes,
@@ -69,9 +70,12 @@ def _scan_model(path: Path, config: ScanConfig, on_stage: Stage) -> ScanResult:
     if why_black_box:
         plugins.append(PluginOutcome("trainable-copy", "detector", "skipped", why_black_box))
     try:
+        suspect_predict = _suspect_predictor(model, config)
         with _timed(timings, "references", on_stage):
             references, reference_notes = _train_references(model, labelled, prepared, trainable_factory, config)
-        suspect_predict = _suspect_predictor(model, config)
+            references, confidence_notes = _match_confidence(references, suspect_predict, model.output_kind, prepared,
+                                                             config)  # fmt: skip
+        reference_notes += confidence_notes
         with _timed(timings, "attack", on_stage):
             outcomes = _attack_all(suspect_predict, model.output_kind, references, prepared, config, plugins)
         with _timed(timings, "detector", on_stage):
@@ -195,6 +199,26 @@ def _batch_norm_notes(rewritten: int, inserted: int) -> list[str]:
     return notes
 
 
+def _match_confidence(references, suspect_predict, output_kind, prepared, config) -> tuple[list, list[str]]:
+    """Probability-output references re-tempered to the suspect's confidence (detectors/confidence.py)."""
+    if output_kind != "probabilities":
+        return references, []
+    target = floored_log_confidence(suspect_predict(prepared.probe_images))
+    matched, temperatures = [], []
+    for module, kind in references:
+        if kind == "probabilities":
+            temperatures.append(matching_temperature(module_predictor(module, config.device)(prepared.probe_images),
+                                                     target))  # fmt: skip
+            module = Tempered(module, temperatures[-1])
+        matched.append((module, kind))
+    if not temperatures:
+        return references, []
+    note = ("probability outputs: each reference's probabilities were re-tempered to the suspect's confidence "
+            f"(T = {', '.join(f'{t:.2f}' for t in temperatures)}), since how much survives the attacker's "
+            "probability floor depends on confidence, not on vicious training")  # fmt: skip
+    return matched, [note]
+
+
 def _with_state(fresh, trained):
     """`fresh` (an unmodified copy, eval-mode graphs) carrying `trained`'s weights and statistics."""
     fresh.load_state_dict(trained.state_dict())
@@ -255,11 +279,13 @@ def _copier(module, trainable_factory):
     parameters, so those are rebuilt from the suspect's factory and given the reference's weights."""
     if trainable_factory is None:
         return lambda: copy.deepcopy(module)
+    temperature = module.temperature if isinstance(module, Tempered) else None
+    inner = module.inner if isinstance(module, Tempered) else module
 
     def rebuild():
         fresh = trainable_factory()
-        fresh.load_state_dict(module.state_dict())
-        return fresh
+        fresh.load_state_dict(inner.state_dict())
+        return fresh if temperature is None else Tempered(fresh, temperature)
 
     return rebuild
 
