@@ -57,22 +57,38 @@ def render(rows: list[dict], summary: dict, command: str, title: str) -> str:
           f"{summary['tpr_gate']:.2f} / {summary['fpr_gate']:.2f}", summary["median_seconds"]]],
     )  # fmt: skip
     per_model = table(
-        ["model", "label", "format", "release", "accuracy", "P(vicious)", "interval", "R", "refs R", "scan s",
+        ["model", "label", "format", "release", "accuracy", "G SSIM", "P(vicious)", "interval", "R", "refs R", "scan s",
          *(f"z {name}" for name in Z_COLUMNS)],
-        [[r["name"], r["label"], r["format"], r["release"], r["test_accuracy"], r["probability"],
+        [[r["name"], r["label"], r["format"], r["release"], r["test_accuracy"], r["decoder_ssim"], r["probability"],
           "-".join(f"{v:.2f}" for v in r["interval"]), r["R"],
           "-".join(f"{v:.2f}" for v in (min(r["reference_R"]), max(r["reference_R"]))), r["seconds"],
           *(f"{r['z'].get(name, float('nan')):.1f}" for name in Z_COLUMNS)] for r in rows],
     )  # fmt: skip
     by_arch = table(["architecture", "ROC-AUC of P(vicious)", "median scan s"],
                     [[arch, *_arch_summary(rows, arch)] for arch in dict.fromkeys(r["architecture"] for r in rows)])
-    head = f"{head}\n\nPer architecture:\n\n{by_arch}"
+    by_release = table(["release", "models (honest/vicious)", "ROC-AUC of P(vicious)",
+                        f"TPR at p>={DEFAULT_FAIL_ON_PROBABILITY}", "FPR (honest flagged)"],
+                       [[release, *_release_summary(rows, release)] for release in dict.fromkeys(r["release"] for r in rows)])
+    head = (f"{head}\n\nPer architecture:\n\n{by_arch}\n\nPer release (what the deployment sends; `G SSIM` in the "
+            f"per-model table is the SSIM of the model's own decoder G, trained after the fact for honest ones):\n\n"
+            f"{by_release}")
     adaptive = [r for r in rows if "adaptive" in r["name"]]
     adaptive_text = "".join(
         f"Adaptive adversary `{r['name']}`: P(vicious) {r['probability']:.3f}, R {r['R']:.3f}.\n" for r in adaptive
     )
     return (f"### {title}\n\nCommand:\n\n```bash\n{command}\n```\n\n{head}\n\n{adaptive_text}\n"
             f"Per model:\n\n{per_model}\n")
+
+
+def _release_summary(rows: list[dict], release: str, threshold: float = DEFAULT_FAIL_ON_PROBABILITY) -> tuple:
+    from sklearn.metrics import roc_auc_score
+
+    mine = [r for r in rows if r["release"] == release]
+    y = np.array([r["label"] == "vicious" for r in mine])
+    p = np.array([r["probability"] for r in mine], dtype=float)
+    auc = float(roc_auc_score(y, p)) if 0 < y.sum() < len(y) else float("nan")
+    rate = lambda mask: float((p[mask] >= threshold).mean()) if mask.any() else float("nan")  # noqa: E731
+    return f"{int((~y).sum())}/{int(y.sum())}", auc, rate(y), rate(~y)
 
 
 def _arch_summary(rows: list[dict], arch: str) -> tuple:
