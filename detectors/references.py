@@ -77,17 +77,18 @@ STANDARD_RECIPE = ReferenceRecipe("standard", 1.0, 0.0)
 REFERENCE_RECIPES = (STANDARD_RECIPE, ReferenceRecipe("weight-decay", 1.0, 1e-3), ReferenceRecipe("short", 0.3, 0.0))
 
 
-def reference_recipes(n_references: int, probabilities_released: bool) -> list[ReferenceRecipe]:
-    """The recipe of each reference: REFERENCE_RECIPES in turn, or all standard where the deployment
-    releases probabilities.
+def reference_recipes(n_references: int, probability_outputs: bool) -> list[ReferenceRecipe]:
+    """The recipe of each reference: REFERENCE_RECIPES in turn, or all standard for a model that
+    outputs probabilities.
 
-    A released probability is floored before its log (attacks/release.py), which hides what a
-    saturated model encodes; how saturated a model is depends on its recipe far more than on its
-    seed (weight decay and short training keep probabilities off the floor). Under such a release,
-    recipe-diverse references disagree so widely that a vicious head no longer stands out, so all
-    references there take the standard recipe (docs/benchmarks.md, "What limits detection").
+    The evidence is taken from the model's own outputs. Probabilities are floored before their log
+    (attacks/release.py), which hides what a saturated model encodes, and how saturated a model is
+    depends on its recipe far more than on its seed (weight decay and short training keep
+    probabilities off the floor). Recipe-diverse references of such a model disagree so widely that
+    a vicious head no longer stands out, so they all take the standard recipe and are re-tempered
+    to the suspect's confidence instead (detectors/confidence.py).
     """
-    if probabilities_released:
+    if probability_outputs:
         return [STANDARD_RECIPE] * n_references
     return [REFERENCE_RECIPES[i % len(REFERENCE_RECIPES)] for i in range(n_references)]
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from modelscan_vicious import __version__
 from modelscan_vicious.attacks.base import FeatureOracle, create_attack
-from modelscan_vicious.attacks.release import attack_features, released_outputs, releases_probabilities
+from modelscan_vicious.attacks.release import attack_features, released_outputs
 from modelscan_vicious.config import ScanConfig, parse_release
 from modelscan_vicious.data.auxiliary import load_auxiliary
 from modelscan_vicious.data.labelled_csv import load_labelled_csv, read_csv_layout
@@ -159,8 +159,7 @@ def _train_references(model, labelled, prepared, trainable_factory, config: Scan
     images = np.concatenate([labelled.images, prepared.reference_images])
     labels = np.concatenate([labelled.labels, pseudo])
     folded = trainable_factory is not None and has_folded_batch_norm(trainable_factory())
-    release, _ = parse_release(config.release)
-    recipes = reference_recipes(config.budget.n_references, releases_probabilities(model.output_kind, release))
+    recipes = reference_recipes(config.budget.n_references, probability_outputs=model.output_kind == "probabilities")
     references, rewritten, inserted = [], 0, []
     for i, recipe in enumerate(recipes):
         seed = config.seed * 1000 + i
