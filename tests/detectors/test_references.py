@@ -206,5 +206,5 @@ def test_weight_decay_shrinks_the_weights(digits):
         net = nn.Sequential(nn.Flatten(), nn.Linear(64, 10))
         trained[decay] = train_classifier(net, images[:200], labels[:200], output_kind="logits", epochs=5,
                                           weight_decay=decay)  # fmt: skip
-    norm = {d: float(m[1].weight.norm()) for d, m in trained.items()}
+    norm = {d: float(m[1].weight.detach().norm()) for d, m in trained.items()}
     assert norm[1.0] < 0.8 * norm[0.0]
