@@ -71,25 +71,22 @@ class ReferenceRecipe:
     weight_decay: float
 
 
-STANDARD_RECIPE = ReferenceRecipe("standard", 1.0, 0.0)
 # Honest models differ by recipe more than by seed: references trained one way agree too closely,
 # and honest suspects trained briefly or with weight decay then look leakier than all of them.
-REFERENCE_RECIPES = (STANDARD_RECIPE, ReferenceRecipe("weight-decay", 1.0, 1e-3), ReferenceRecipe("short", 0.3, 0.0))
+REFERENCE_RECIPES = (
+    ReferenceRecipe("standard", 1.0, 0.0),
+    ReferenceRecipe("weight-decay", 1.0, 1e-3),
+    ReferenceRecipe("short", 0.3, 0.0),
+)
 
 
-def reference_recipes(n_references: int, probability_outputs: bool) -> list[ReferenceRecipe]:
-    """The recipe of each reference: REFERENCE_RECIPES in turn, or all standard for a model that
-    outputs probabilities.
+def reference_recipes(n_references: int) -> list[ReferenceRecipe]:
+    """The recipe of each reference: REFERENCE_RECIPES in turn.
 
-    The evidence is taken from the model's own outputs. Probabilities are floored before their log
-    (attacks/release.py), which hides what a saturated model encodes, and how saturated a model is
-    depends on its recipe far more than on its seed (weight decay and short training keep
-    probabilities off the floor). Recipe-diverse references of such a model disagree so widely that
-    a vicious head no longer stands out, so they all take the standard recipe and are re-tempered
-    to the suspect's confidence instead (detectors/confidence.py).
+    For a model that outputs probabilities, recipe alone would also change how confident the
+    references are, and with it how much survives the attacker's probability floor; those
+    references are re-tempered to the suspect's confidence afterwards (detectors/confidence.py).
     """
-    if probability_outputs:
-        return [STANDARD_RECIPE] * n_references
     return [REFERENCE_RECIPES[i % len(REFERENCE_RECIPES)] for i in range(n_references)]
 
 

@@ -159,7 +159,7 @@ def _train_references(model, labelled, prepared, trainable_factory, config: Scan
     images = np.concatenate([labelled.images, prepared.reference_images])
     labels = np.concatenate([labelled.labels, pseudo])
     folded = trainable_factory is not None and has_folded_batch_norm(trainable_factory())
-    recipes = reference_recipes(config.budget.n_references, probability_outputs=model.output_kind == "probabilities")
+    recipes = reference_recipes(config.budget.n_references)
     references, rewritten, inserted = [], 0, []
     for i, recipe in enumerate(recipes):
         seed = config.seed * 1000 + i

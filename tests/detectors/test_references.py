@@ -179,23 +179,15 @@ def _recorded_recipes(tmp_path, monkeypatch, output_kind: str, release: str) -> 
     return calls
 
 
-def test_references_of_a_logits_model_cycle_through_honest_recipes(tmp_path, monkeypatch):
+@pytest.mark.parametrize(("output_kind", "release"), [("logits", "logits"), ("logits", "softmax"),
+                                                      ("probabilities", "logits"), ("probabilities", "top-3")])  # fmt: skip
+def test_references_cycle_through_honest_recipes(tmp_path, monkeypatch, output_kind, release):
     from modelscan_vicious.detectors.references import REFERENCE_RECIPES
 
-    calls = _recorded_recipes(tmp_path, monkeypatch, "logits", "logits")
+    calls = _recorded_recipes(tmp_path, monkeypatch, output_kind, release)
     expected = [(max(1, round(r.epoch_fraction * 10)), r.weight_decay) for r in REFERENCE_RECIPES]
     assert calls == [*expected, expected[0]]
     assert len(set(calls)) == len(REFERENCE_RECIPES) > 1
-
-
-@pytest.mark.parametrize("release", ["logits", "softmax", "top-3"])
-def test_references_of_a_probability_output_model_all_take_the_standard_recipe(tmp_path, monkeypatch, release):
-    assert _recorded_recipes(tmp_path, monkeypatch, "probabilities", release) == [(10, 0.0)] * 4
-
-
-def test_the_evidence_of_a_logits_model_uses_its_logits_whatever_the_release(tmp_path, monkeypatch):
-    calls = _recorded_recipes(tmp_path, monkeypatch, "logits", "softmax")
-    assert len(set(calls)) > 1  # recipes cycle, as for a logits release
 
 
 def test_weight_decay_shrinks_the_weights(digits):
