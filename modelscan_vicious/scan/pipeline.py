@@ -151,8 +151,8 @@ def _suspect_predictor(model, config: ScanConfig) -> Callable[[np.ndarray], np.n
 
 def _train_references(model, labelled, prepared, trainable_factory, config: ScanConfig) -> tuple[list, list[str]]:
     """Honest copies trained from scratch, each by its recipe (`reference_recipes`), on the labelled set
-    plus pseudo-labelled attacker inputs; also returns notes on batch norm the copies got back
-    (traced-frozen or folded at export)."""
+    plus pseudo-labelled attacker inputs; also returns the report's notes on how they were trained
+    (recipes, a small labelled set, batch norm given back where it was traced-frozen or folded)."""
     from modelscan_vicious.training.architectures import build_classifier
 
     pseudo = model.predict(config.scaling.apply(prepared.reference_images)).argmax(1)
