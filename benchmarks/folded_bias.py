@@ -28,7 +28,7 @@ def architecture_rows(zoos: list[Path]) -> list[list]:
         for entry in load_json(zoo / "manifest.json"):
             if entry["format"] != "onnx":
                 continue
-            graph = onnx_to_torch(onnx.load(str(zoo / entry["file"])))
+            graph = _converted(zoo / entry["file"])
             scores = conv_bias_scores(graph)
             if scores:
                 by_arch.setdefault(entry["architecture"], []).append((max(scores), has_folded_batch_norm(graph)))
@@ -36,6 +36,17 @@ def architecture_rows(zoos: list[Path]) -> list[list]:
         raise BenchmarkInputError("no ONNX model with a biased convolution in the given zoos")
     return [[arch, len(found), min(s for s, _ in found), max(s for s, _ in found), sum(f for _, f in found)]
             for arch, found in sorted(by_arch.items())]  # fmt: skip
+
+
+def _converted(path: Path):
+    """The ONNX model at `path` as a PyTorch graph; an unreadable or unconvertible file names itself."""
+    try:
+        return onnx_to_torch(onnx.load(str(path)))
+    except FileNotFoundError:
+        raise
+    except Exception as err:  # protobuf's DecodeError, the converter's ScanError: one line either way
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise BenchmarkInputError(f"{path}: not a convertible ONNX model ({reason})") from None
 
 
 def render(rows: list[list], command: str) -> str:

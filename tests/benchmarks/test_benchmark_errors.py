@@ -122,3 +122,12 @@ def test_honest_softmax_recipes_come_after_the_core_ones_without_moving_their_se
     new = sorted(set(extended) - set(core))
     assert new == sorted(f"{a}-{r}" for a in ("mlp", "cnn") for r in zoo.HONEST_SOFTMAX_RECIPES)
     assert all("--release" in flags and "softmax" in flags for flags in zoo.HONEST_SOFTMAX_RECIPES.values())
+
+
+def test_folded_bias_names_an_unreadable_onnx_file(tmp_path, capsys):
+    from benchmarks import folded_bias
+
+    (tmp_path / "manifest.json").write_text(json.dumps([{"name": "m", "file": "m.onnx", "format": "onnx"}]))
+    (tmp_path / "m.onnx").write_text("not an ONNX model")
+    assert run(folded_bias, ["--zoos", str(tmp_path), "--section", "x"]) == EXIT_BAD_INPUT
+    assert "m.onnx: not a convertible ONNX model" in one_line_error(capsys)
