@@ -151,10 +151,8 @@ def test_module_predictor_batches_like_one_call():
 
 def _recorded_recipes(tmp_path, monkeypatch, output_kind: str, release: str) -> list[tuple[int, float]]:
     """(epochs, weight decay) of each reference `_train_references` trains for a tiny suspect."""
-    from dataclasses import replace
-    from types import SimpleNamespace
+    from reference_helpers import train_references
 
-    from modelscan_vicious.config import BUDGETS, ScanConfig
     from modelscan_vicious.scan import pipeline
 
     calls = []
@@ -165,15 +163,9 @@ def _recorded_recipes(tmp_path, monkeypatch, output_kind: str, release: str) -> 
         return real(module, images, labels, **kwargs)
 
     monkeypatch.setattr(pipeline, "train_classifier", recording)
-    rng = np.random.default_rng(0)
-    images = rng.random((40, 1, 8, 8), dtype=np.float32)
-    suspect = bn_net().eval()
-    model = SimpleNamespace(output_kind=output_kind, input_shape=(1, 8, 8), n_outputs=10,
-                            predict=lambda x: suspect(torch.from_numpy(x)).detach().numpy())  # fmt: skip
-    budget = replace(BUDGETS["fast"], n_references=4, reference_epochs=10)
-    config = ScanConfig(labels=tmp_path / "l.csv", budget=budget, release=release)
-    _, notes = pipeline._train_references(model, SimpleNamespace(images=images[:8], labels=rng.integers(0, 10, 8)),
-                                          SimpleNamespace(reference_images=images[8:]), bn_net, config)  # fmt: skip
+    images = np.random.default_rng(0).random((40, 1, 8, 8), dtype=np.float32)
+    _, notes = train_references(bn_net().eval(), bn_net, images, n_labelled=8, n_outputs=10, tmp_path=tmp_path,
+                                n_references=4, reference_epochs=10, output_kind=output_kind, release=release)  # fmt: skip
     assert notes[0].startswith("references trained with the recipes ")
     assert "8 labelled rows, fewer than the 200" in notes[1]  # a tiny labelled set is flagged
     return calls

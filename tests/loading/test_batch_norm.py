@@ -61,23 +61,12 @@ def test_eager_and_already_rewritten_modules_are_left_alone():
 
 
 def test_references_of_a_traced_batch_norm_model_learn_running_statistics(tmp_path):
-    from dataclasses import replace
-    from types import SimpleNamespace
-
     import numpy as np
+    from reference_helpers import train_references
 
-    from modelscan_vicious.config import BUDGETS, ScanConfig
-    from modelscan_vicious.scan.pipeline import _train_references
-
-    rng = np.random.default_rng(0)
-    images = (rng.random((48, 1, 8, 8), dtype=np.float32) * 5).astype(np.float32)
-    suspect = _traced_copy()
-    model = SimpleNamespace(output_kind="logits", input_shape=(1, 8, 8), n_outputs=3,
-                            predict=lambda x: suspect(torch.from_numpy(x)).detach().numpy())  # fmt: skip
-    labelled = SimpleNamespace(images=images[:16], labels=rng.integers(0, 3, 16))
-    prepared = SimpleNamespace(reference_images=images[16:])
-    config = ScanConfig(labels=tmp_path / "l.csv", budget=replace(BUDGETS["fast"], n_references=1, reference_epochs=2))
-    [(reference, kind)], notes = _train_references(model, labelled, prepared, _traced_copy, config)
+    images = (np.random.default_rng(0).random((48, 1, 8, 8), dtype=np.float32) * 5).astype(np.float32)
+    [(reference, kind)], notes = train_references(_traced_copy(), _traced_copy, images, n_labelled=16, n_outputs=3,
+                                                  tmp_path=tmp_path)  # fmt: skip
     assert sum("2 batch-norm layers frozen" in note for note in notes) == 1
     state = reference.state_dict()
     assert kind == "logits" and not reference.training

@@ -16,6 +16,7 @@ from modelscan_vicious.loading.folded_batch_norm import (
 )
 from modelscan_vicious.loading.onnx_to_torch import onnx_to_torch
 from modelscan_vicious.training.export import export_model
+from reference_helpers import train_references
 
 INPUT = (1, 8, 8)
 
@@ -86,22 +87,11 @@ def test_inserted_batch_norm_trains_with_batch_statistics_and_folds_back(tmp_pat
 
 
 def test_references_of_a_folded_model_get_batch_norm_and_say_so(tmp_path):
-    from dataclasses import replace
-    from types import SimpleNamespace
-
-    from modelscan_vicious.config import BUDGETS, ScanConfig
-    from modelscan_vicious.scan.pipeline import _train_references
-
     suspect = _trained(batch_norm=True)
     factory = lambda: _onnx_copy(suspect, tmp_path)  # noqa: E731
-    rng = np.random.default_rng(0)
-    images = (rng.random((48, *INPUT)) * 4 + 2).astype(np.float32)
-    model = SimpleNamespace(output_kind="logits", input_shape=INPUT, n_outputs=3,
-                            predict=lambda x: suspect(torch.from_numpy(x)).detach().numpy())  # fmt: skip
-    labelled = SimpleNamespace(images=images[:16], labels=rng.integers(0, 3, 16))
-    prepared = SimpleNamespace(reference_images=images[16:])
-    config = ScanConfig(labels=tmp_path / "l.csv", budget=replace(BUDGETS["fast"], n_references=1, reference_epochs=3))
-    [(reference, _)], notes = _train_references(model, labelled, prepared, factory, config)
+    images = (np.random.default_rng(0).random((48, *INPUT)) * 4 + 2).astype(np.float32)
+    [(reference, _)], notes = train_references(suspect, factory, images, n_labelled=16, n_outputs=3,
+                                               tmp_path=tmp_path, reference_epochs=3)  # fmt: skip
     assert sum("folded in at export" in note for note in notes) == 1
     assert set(reference.state_dict()) == set(factory().state_dict())
     # trained with normalisation, so its folded conv bias is far outside the initial range too
@@ -109,19 +99,8 @@ def test_references_of_a_folded_model_get_batch_norm_and_say_so(tmp_path):
 
 
 def test_plain_models_train_their_references_unchanged(tmp_path):
-    from dataclasses import replace
-    from types import SimpleNamespace
-
-    from modelscan_vicious.config import BUDGETS, ScanConfig
-    from modelscan_vicious.scan.pipeline import _train_references
-
     suspect = _trained(batch_norm=False)
-    rng = np.random.default_rng(0)
-    images = (rng.random((32, *INPUT)) * 4 + 2).astype(np.float32)
-    model = SimpleNamespace(output_kind="logits", input_shape=INPUT, n_outputs=3,
-                            predict=lambda x: suspect(torch.from_numpy(x)).detach().numpy())  # fmt: skip
-    labelled = SimpleNamespace(images=images[:16], labels=rng.integers(0, 3, 16))
-    config = ScanConfig(labels=tmp_path / "l.csv", budget=replace(BUDGETS["fast"], n_references=1, reference_epochs=1))
-    _, notes = _train_references(model, labelled, SimpleNamespace(reference_images=images[16:]),
-                                 lambda: _onnx_copy(suspect, tmp_path), config)  # fmt: skip
+    images = (np.random.default_rng(0).random((32, *INPUT)) * 4 + 2).astype(np.float32)
+    _, notes = train_references(suspect, lambda: _onnx_copy(suspect, tmp_path), images, n_labelled=16, n_outputs=3,
+                                tmp_path=tmp_path, reference_epochs=1)  # fmt: skip
     assert not any("batch norm" in note for note in notes)
