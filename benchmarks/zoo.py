@@ -40,6 +40,11 @@ HONEST_SOFTMAX_RECIPES: dict[str, list[str]] = {
 }
 
 
+def zoo_recipes(honest_softmax: bool = False) -> dict[str, list[str]]:
+    """The recipes a zoo holds, in seed order."""
+    return {**RECIPES, **HONEST_SOFTMAX_RECIPES} if honest_softmax else RECIPES
+
+
 def build_zoo(dataset: str, archs: list[str], seed_base: int, out: Path, epochs: int | None = None,
               recipes: list[str] | None = None, jobs: int = 1, honest_softmax: bool = False) -> list[dict]:
     """Train every (architecture, recipe) pair once; returns the manifest entries.
@@ -48,11 +53,10 @@ def build_zoo(dataset: str, archs: list[str], seed_base: int, out: Path, epochs:
     only, so a partial rebuild (`recipes`, or deleting some files) reproduces exactly the models a
     full build would.
     """
-    all_recipes = {**RECIPES, **HONEST_SOFTMAX_RECIPES} if honest_softmax else RECIPES
     out.mkdir(parents=True, exist_ok=True)
     jobs_argv = []
     for a, arch in enumerate(archs):
-        for r, (recipe, flags) in enumerate(all_recipes.items()):
+        for r, (recipe, flags) in enumerate(zoo_recipes(honest_softmax).items()):
             name = f"{arch}-{recipe}"
             if recipes is not None and recipe not in recipes:
                 continue
@@ -98,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     recipes = args.recipes.split(",") if args.recipes else None
-    known = {**RECIPES, **HONEST_SOFTMAX_RECIPES} if args.honest_softmax else RECIPES
+    known = zoo_recipes(args.honest_softmax)
     unknown = sorted(set(recipes or []) - set(known))
     if unknown:
         raise BenchmarkInputError(f"unknown recipe {', '.join(unknown)}; choose from {', '.join(known)}")
