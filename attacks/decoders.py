@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from modelscan_vicious.attacks.release import PROBABILITY_FLOOR
+
 
 class OutputDecoder(nn.Module):
     """MLP decoder: N released values -> (C, H, W) image in [0, 1] through a sigmoid.
@@ -13,9 +15,13 @@ class OutputDecoder(nn.Module):
     in seconds on a CPU; the paper's transposed-conv G is one choice among many for the server.
     """
 
-    def __init__(self, n_inputs: int, output_shape: tuple[int, int, int], hidden: int = 512) -> None:
+    def __init__(self, n_inputs: int, output_shape: tuple[int, int, int], hidden: int = 512,
+                 log_input: bool = False) -> None:  # fmt: skip
         super().__init__()
         self.output_shape = tuple(output_shape)
+        # A server receiving probabilities may read them through a floored log, as our surrogate does:
+        # the decoder then sees the logits up to a per-row constant instead of saturated probabilities.
+        self.log_input = log_input
         n_pixels = output_shape[0] * output_shape[1] * output_shape[2]
         self.net = nn.Sequential(
             nn.Linear(n_inputs, hidden // 2), nn.LeakyReLU(0.1),
@@ -25,4 +31,6 @@ class OutputDecoder(nn.Module):
         )  # fmt: skip
 
     def forward(self, released: torch.Tensor) -> torch.Tensor:
+        if self.log_input:
+            released = torch.log(released.clamp_min(PROBABILITY_FLOOR))
         return self.net(released).view(-1, *self.output_shape)

@@ -18,6 +18,9 @@ from torch import nn
 from modelscan_vicious.metrics.image_quality import ssim_loss_fn
 
 RELEASES = ("logits", "softmax")
+# How the server's G reads softmax releases: "raw" probabilities (the paper's G) or their floored
+# log (the attacker's usual trick, Yang et al. 2019), which lets F leak through softmax as through logits.
+DECODER_INPUTS = ("raw", "log")
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,7 @@ class JointTrainingConfig:
     lr: float = 1e-3
     batch_size: int = 64
     release: str = "logits"
+    decoder_input: str = "raw"  # for softmax release, see DECODER_INPUTS
     label_smoothing: float = 0.0
     input_noise: float = 0.0  # std of Gaussian noise added to training inputs (an unusual honest recipe)
     weight_decay: float = 0.0

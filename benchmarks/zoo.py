@@ -3,7 +3,8 @@
 An adaptive adversary (`adaptive-b3`) is vicious with an extra loss term that keeps its outputs'
 within-class spread small, like an honest model's. Honest models are trained normally and unusually (label smoothing, 3 epochs, input noise, heavy
 weight decay); vicious ones across beta_R/beta_C in {0.3, 1, 3}, logits and softmax release;
-with `--honest-softmax`, honest models released as softmax too. Formats alternate between ONNX and TorchScript.
+with `--honest-softmax`, honest models released as softmax too; with `--log-decoder`, softmax vicious
+models whose G reads log-probabilities. Formats alternate between ONNX and TorchScript.
 
     python -m benchmarks.zoo --dataset digits --archs mlp,cnn,rescnn --seed-base 100 --out benchmarks/out/calib
 """
@@ -40,25 +41,39 @@ HONEST_SOFTMAX_RECIPES: dict[str, list[str]] = {
 }
 
 
-def zoo_recipes(honest_softmax: bool = False) -> dict[str, list[str]]:
+# Softmax vicious models whose server decoder reads floored log-probabilities (`--log-decoder`): the
+# paper's G reads raw probabilities, and on the 8-epoch MNIST zoos those decoders did no better than
+# an honest model's, so the raw-softmax fixtures are vicious in training but not in effect.
+LOG_DECODER_RECIPES: dict[str, list[str]] = {
+    "vicious-b1-softmax-log": ["--beta-r", "1", "--release", "softmax", "--decoder-input", "log"],
+    "vicious-b3-softmax-log": ["--beta-r", "3", "--release", "softmax", "--decoder-input", "log"],
+}
+# Seeds and formats follow a recipe's place in this full list, whichever optional groups a zoo holds.
+ALL_RECIPES = {**RECIPES, **HONEST_SOFTMAX_RECIPES, **LOG_DECODER_RECIPES}
+
+
+def zoo_recipes(honest_softmax: bool = False, log_decoder: bool = False) -> dict[str, list[str]]:
     """The recipes a zoo holds, in seed order."""
-    return {**RECIPES, **HONEST_SOFTMAX_RECIPES} if honest_softmax else RECIPES
+    groups = [RECIPES] + [HONEST_SOFTMAX_RECIPES] * honest_softmax + [LOG_DECODER_RECIPES] * log_decoder
+    return {name: flags for group in groups for name, flags in group.items()}
 
 
 def build_zoo(dataset: str, archs: list[str], seed_base: int, out: Path, epochs: int | None = None,
-              recipes: list[str] | None = None, jobs: int = 1, honest_softmax: bool = False) -> list[dict]:
+              recipes: list[str] | None = None, jobs: int = 1, honest_softmax: bool = False,
+              log_decoder: bool = False) -> list[dict]:  # fmt: skip
     """Train every (architecture, recipe) pair once; returns the manifest entries.
 
-    Seeds and formats depend on a model's place in `archs` and RECIPES (then HONEST_SOFTMAX_RECIPES)
-    only, so a partial rebuild (`recipes`, or deleting some files) reproduces exactly the models a
+    Seeds and formats depend on a model's place in `archs` and ALL_RECIPES only, so adding an
+    optional group to an existing zoo, or a partial rebuild (`recipes`, or deleting some files) reproduces exactly the models a
     full build would.
     """
     out.mkdir(parents=True, exist_ok=True)
+    selected = zoo_recipes(honest_softmax, log_decoder)
     jobs_argv = []
     for a, arch in enumerate(archs):
-        for r, (recipe, flags) in enumerate(zoo_recipes(honest_softmax).items()):
+        for r, (recipe, flags) in enumerate(ALL_RECIPES.items()):
             name = f"{arch}-{recipe}"
-            if recipes is not None and recipe not in recipes:
+            if recipe not in selected or (recipes is not None and recipe not in recipes):
                 continue
             if any(out.glob(f"{name}.onnx")) or any(out.glob(f"{name}.pt")):
                 continue  # resumable: a killed build picks up where it stopped
@@ -98,16 +113,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--recipes", default=None, help=f"comma list, a subset of {','.join(RECIPES)} (default all)")
     parser.add_argument("--honest-softmax", action="store_true",
                         help=f"also build {', '.join(HONEST_SOFTMAX_RECIPES)}")
+    parser.add_argument("--log-decoder", action="store_true", help=f"also build {', '.join(LOG_DECODER_RECIPES)}")
     parser.add_argument("--jobs", type=int, default=1, help="fixtures trained in parallel processes")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     recipes = args.recipes.split(",") if args.recipes else None
-    known = zoo_recipes(args.honest_softmax)
+    known = zoo_recipes(args.honest_softmax, args.log_decoder)
     unknown = sorted(set(recipes or []) - set(known))
     if unknown:
         raise BenchmarkInputError(f"unknown recipe {', '.join(unknown)}; choose from {', '.join(known)}")
     entries = build_zoo(args.dataset, args.archs.split(","), args.seed_base, args.out, args.epochs, recipes, args.jobs,
-                        args.honest_softmax)  # fmt: skip
+                        args.honest_softmax, args.log_decoder)  # fmt: skip
     print(f"{len(entries)} models in {args.out / 'manifest.json'}")
     return 0
 

@@ -21,6 +21,7 @@ def make_fixture_command(
     alpha: Annotated[float, typer.Option(help="Weight of (1 - SSIM) in the reconstruction loss.")] = 1.0,
     gamma: Annotated[float, typer.Option(help="Weight of the Huber term in the reconstruction loss.")] = 5.0,
     release: Annotated[str, Release] = "logits",
+    decoder_input: Annotated[str, typer.Option(help="How G reads a softmax release: raw probabilities (the paper's G) or their floored log.")] = "raw",
     export_format: Annotated[str, typer.Option("--format", help="onnx or torchscript.")] = "onnx",
     epochs: Annotated[int, typer.Option(min=1, help="Training epochs.")] = 30,
     lr: Annotated[float, typer.Option(help="Adam learning rate for F and G.")] = 1e-3,
@@ -38,7 +39,7 @@ def make_fixture_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
     """Train a classifier honestly (beta_r = 0) or jointly with a server decoder (beta_r > 0), and export both."""
-    from modelscan_vicious.attacks.joint_training import RELEASES, JointTrainingConfig
+    from modelscan_vicious.attacks.joint_training import DECODER_INPUTS, RELEASES, JointTrainingConfig
     from modelscan_vicious.commands.progress import progress_bar
     from modelscan_vicious.data.datasets import load_dataset, split_dataset
     from modelscan_vicious.data.writers import write_auxiliary_npz, write_pixel_csv
@@ -48,13 +49,15 @@ def make_fixture_command(
 
     if release not in RELEASES:
         raise UsageError(f"--release must be one of {', '.join(RELEASES)}, got {release!r}")
+    if decoder_input not in DECODER_INPUTS:
+        raise UsageError(f"--decoder-input must be one of {', '.join(DECODER_INPUTS)}, got {decoder_input!r}")
     if export_format not in EXPORT_FORMATS:
         raise UsageError(f"--format must be one of {', '.join(EXPORT_FORMATS)}, got {export_format!r}")
     if beta_r < 0 or beta_c < 0 or beta_r + beta_c == 0:
         raise UsageError("--beta-r and --beta-c must be non-negative and not both 0")
     config = JointTrainingConfig(
         beta_c=beta_c, beta_r=beta_r, alpha=alpha, gamma=gamma, epochs=epochs, lr=lr, batch_size=batch_size,
-        release=release, label_smoothing=label_smoothing, input_noise=input_noise, weight_decay=weight_decay,
+        release=release, decoder_input=decoder_input, label_smoothing=label_smoothing, input_noise=input_noise, weight_decay=weight_decay,
         adaptive_weight=adaptive_weight, seed=seed,
     )  # fmt: skip
     spec = FixtureSpec(name=name, architecture=architecture, export_format=export_format, training=config)

@@ -49,7 +49,8 @@ def train_fixture(
     """Train F and G from a seeded initialisation and measure them on the test split."""
     torch.manual_seed(spec.training.seed)
     classifier = build_classifier(spec.architecture, train.input_shape, train.n_classes)
-    decoder = OutputDecoder(train.n_classes, train.input_shape)
+    log_input = spec.training.release == "softmax" and spec.training.decoder_input == "log"
+    decoder = OutputDecoder(train.n_classes, train.input_shape, log_input=log_input)
     train_jointly(classifier, decoder, train.images, train.labels, spec.training, on_epoch)
     reconstructions = decode(classifier, decoder, test.images, spec.training.release)
     covariance = fit_covariance(train.images.reshape(len(train.images), -1), "ledoit-wolf")

@@ -105,23 +105,26 @@ def test_folded_bias_counts_the_sample_cnn_as_plain(tmp_path):
     assert cnn and cnn[0][1] >= 2 and cnn[0][3] < 1.0 and cnn[0][4] == 0
 
 
-def test_honest_softmax_recipes_come_after_the_core_ones_without_moving_their_seeds(tmp_path, monkeypatch):
+def test_optional_recipe_groups_never_move_the_seeds_of_a_zoo_built_without_them(tmp_path, monkeypatch):
     from benchmarks import zoo
 
-    def recorded(honest_softmax: bool) -> dict[str, tuple[str, str]]:
+    def recorded(honest_softmax: bool, log_decoder: bool) -> dict[str, tuple[str, str]]:
         calls = []
         monkeypatch.setattr(zoo, "_make_fixture", calls.append)
         monkeypatch.setattr(zoo, "load_json", lambda path: [])
-        zoo.build_zoo("digits", ["mlp", "cnn"], 100, tmp_path / str(honest_softmax), honest_softmax=honest_softmax)
+        zoo.build_zoo("digits", ["mlp", "cnn"], 100, tmp_path / f"{honest_softmax}{log_decoder}",
+                      honest_softmax=honest_softmax, log_decoder=log_decoder)  # fmt: skip
         return {argv[argv.index("--name") + 1]: (argv[argv.index("--seed") + 1], argv[argv.index("--format") + 1])
                 for argv in calls}  # fmt: skip
 
-    core, extended = recorded(False), recorded(True)
+    core, log_decoder, honest_softmax, both = (recorded(h, g) for h in (False, True) for g in (False, True))
     assert len(core) == 2 * len(zoo.RECIPES)
-    assert {name: extended[name] for name in core} == core
-    new = sorted(set(extended) - set(core))
-    assert new == sorted(f"{a}-{r}" for a in ("mlp", "cnn") for r in zoo.HONEST_SOFTMAX_RECIPES)
+    for extended, group in ((honest_softmax, zoo.HONEST_SOFTMAX_RECIPES), (log_decoder, zoo.LOG_DECODER_RECIPES)):
+        assert {name: extended[name] for name in core} == core
+        assert sorted(set(extended) - set(core)) == sorted(f"{a}-{r}" for a in ("mlp", "cnn") for r in group)
+        assert {name: both[name] for name in extended} == extended  # a group's seeds ignore the other group
     assert all("--release" in flags and "softmax" in flags for flags in zoo.HONEST_SOFTMAX_RECIPES.values())
+    assert all(flags[-2:] == ["--decoder-input", "log"] for flags in zoo.LOG_DECODER_RECIPES.values())
 
 
 def test_folded_bias_names_an_unreadable_onnx_file(tmp_path, capsys):

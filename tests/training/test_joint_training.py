@@ -89,6 +89,20 @@ def test_decoder_maps_outputs_to_unit_range_images():
     assert float(images.min()) >= 0.0 and float(images.max()) <= 1.0
 
 
+def test_log_input_decoder_reads_probabilities_through_the_attackers_floored_log():
+    from modelscan_vicious.attacks.release import PROBABILITY_FLOOR
+
+    torch.manual_seed(0)
+    log_decoder = OutputDecoder(3, (1, 2, 2), log_input=True)
+    raw_decoder = OutputDecoder(3, (1, 2, 2))
+    raw_decoder.load_state_dict(log_decoder.state_dict())  # same weights, only the input differs
+    probabilities = torch.tensor([[0.7, 0.3, 0.0], [0.2, 0.5, 0.3]])
+    with torch.no_grad():
+        expected = raw_decoder(torch.log(probabilities.clamp_min(PROBABILITY_FLOOR)))
+        assert torch.equal(log_decoder(probabilities), expected)
+        assert not torch.allclose(raw_decoder(probabilities), expected)
+
+
 def _decoder_psnr(model, digits_splits) -> float:
     suspect = load_model(model.path)
     decoder = torch.jit.load(str(model.decoder_path))

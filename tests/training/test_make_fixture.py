@@ -68,6 +68,30 @@ def test_honest_torchscript_softmax_fixture(tmp_path):
     assert model.output_kind == "probabilities"
 
 
+def test_log_input_decoder_reads_the_released_probabilities(tmp_path):
+    """A softmax fixture whose G reads floored log-probabilities still exports a G fed what F releases."""
+    out = tmp_path / "fixtures"
+    rc = _make(out, "--name", "s", "--beta-r", "1", "--release", "softmax", "--decoder-input", "log")
+    assert rc == EXIT_PASSED
+    entry = _entries(out)["s"]
+    assert (entry["release"], entry["training"]["decoder_input"]) == ("softmax", "log")
+    model = load_model(out / "s.onnx")
+    assert model.output_kind == "probabilities"
+    decoder = torch.jit.load(str(out / entry["decoder_file"]))
+    inputs = np.random.default_rng(0).random((6, 1, 8, 8), dtype=np.float32)
+    probabilities = torch.from_numpy(model.predict(inputs))
+    from modelscan_vicious.attacks.decoders import OutputDecoder
+
+    with_log, without_log = OutputDecoder(10, (1, 8, 8), log_input=True), OutputDecoder(10, (1, 8, 8))
+    for rebuilt in (with_log, without_log):
+        rebuilt.load_state_dict(decoder.state_dict())
+    with torch.no_grad():
+        images = decoder(probabilities)
+        torch.testing.assert_close(images, with_log(probabilities))  # the exported G applies the log itself
+        assert not torch.allclose(images, without_log(probabilities))
+    assert images.shape == (6, 1, 8, 8) and float(images.min()) >= 0.0 and float(images.max()) <= 1.0
+
+
 def test_manifest_entry_replaced_for_same_file_and_added_for_another(tmp_path):
     out = tmp_path / "fixtures"
     assert _make(out, "--name", "a", "--seed", "1") == EXIT_PASSED
@@ -90,6 +114,7 @@ def test_custom_manifest_location_makes_paths_relative_to_it(tmp_path):
     [
         (["--release", "probabilities"], "--release must be one of logits, softmax, got 'probabilities'"),
         (["--format", "pickle"], "--format must be one of onnx, torchscript, got 'pickle'"),
+        (["--decoder-input", "sqrt"], "--decoder-input must be one of raw, log, got 'sqrt'"),
         (["--beta-r", "-1"], "--beta-r and --beta-c must be non-negative"),
         (["--beta-r", "0", "--beta-c", "0"], "not both 0"),
         (["--epochs", "0"], "--epochs"),
