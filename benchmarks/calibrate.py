@@ -6,6 +6,8 @@
     python -m benchmarks.calibrate --scans benchmarks/out/calib-scans.json --zoo-command "..."
 
 The scans run with a neutral calibration (all coefficients 0): only their evidence z-scores are used.
+Vicious fixtures whose own decoder leaks no more than an honest model's (benchmarks/leakage.py) are
+left out of the fit: P(vicious) is the probability of a model that leaks by design.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.errors import run_main
+from benchmarks.leakage import leaking_vicious
 from benchmarks.scan_rows import read_scan_rows, with_current_z
 from modelscan_vicious.detectors.calibration import fit_calibration
 
@@ -33,7 +36,14 @@ ALL_FEATURES = ("inversion_gain", "reconstruction_risk", "within_class_variance"
 TARGET = Path(__file__).resolve().parents[1] / "modelscan_vicious" / "calibration.json"
 
 
-def calibrate(rows: list[dict], source: str) -> dict:
+def calibration_rows(rows: list[dict]) -> tuple[list[dict], list[str]]:
+    """(rows the fit uses, names of vicious rows left out because their attack did not work)."""
+    leaking = leaking_vicious(rows)
+    kept = [r for r in rows if r["label"] == "honest" or r["name"] in leaking]
+    return kept, sorted(r["name"] for r in rows if r["label"] == "vicious" and r["name"] not in leaking)
+
+
+def calibrate(rows: list[dict], source: str, left_out: list[str] = ()) -> dict:
     labels = [1 if r["label"] == "vicious" else 0 for r in rows]
     z_rows = [r["z"] for r in rows]
     return {
@@ -44,6 +54,9 @@ def calibrate(rows: list[dict], source: str) -> dict:
             "n_honest": labels.count(0),
             "n_vicious": labels.count(1),
             "models": sorted(r["name"] for r in rows),
+            "vicious_left_out": list(left_out),
+            "left_out_because": "own decoder G no better (SSIM) than every honest model's of the same zoo and "
+                                "architecture: vicious by recipe, not in effect (benchmarks/leakage.py)",
             "method": "scikit-learn LogisticRegression(C=0.5, class_weight='balanced') on clipped evidence z-scores",
             "refit_with": "benchmarks/calibrate.py (see docs/benchmarks.md)",
         },
@@ -70,7 +83,7 @@ def leave_one_architecture_out(rows: list[dict], features: tuple[str, ...]) -> n
     return probabilities
 
 
-def report(rows: list[dict], command: str) -> str:
+def report(rows: list[dict], command: str, left_out: list[str] = ()) -> str:
     from sklearn.metrics import roc_auc_score
 
     from benchmarks.markdown import table
@@ -86,14 +99,15 @@ def report(rows: list[dict], command: str) -> str:
         f"{len(rows)} fixtures ({int((~y).sum())} honest, {int(y.sum())} vicious). Leave-one-architecture-out: "
         "each architecture's models (on every dataset) are scored by a calibration fitted on the others.\n\n"
         + table(["features", "ROC-AUC", "FPR at p>=0.5", "TPR at p>=0.5", "highest honest p"], lines)
-        + "\n"
+        + f"\n\nLeft out ({len(left_out)} vicious fixtures whose own decoder leaks no more than an honest model of "
+        f"the same zoo and architecture): {', '.join(f'`{n}`' for n in left_out) or 'none'}.\n"
     )
 
 
 ZOO_COMMANDS = """\
-python -m benchmarks.zoo --dataset digits --archs mlp,cnn,rescnn --seed-base 100 --out benchmarks/out/calib
-python -m benchmarks.zoo --dataset ../shared/datasets/mnist/t10k-images-idx3-ubyte.gz --archs mlp,rescnn --seed-base 100 --epochs 8 --out benchmarks/out/mnist-calib-a
-python -m benchmarks.zoo --dataset ../shared/datasets/mnist/t10k-images-idx3-ubyte.gz --archs cnn --seed-base 150 --epochs 8 --out benchmarks/out/mnist-calib-b
+python -m benchmarks.zoo --dataset digits --archs mlp,cnn,rescnn --seed-base 100 --log-decoder --out benchmarks/out/calib
+python -m benchmarks.zoo --dataset ../shared/datasets/mnist/t10k-images-idx3-ubyte.gz --archs mlp,rescnn --seed-base 100 --epochs 8 --log-decoder --out benchmarks/out/mnist-calib-a
+python -m benchmarks.zoo --dataset ../shared/datasets/mnist/t10k-images-idx3-ubyte.gz --archs cnn --seed-base 150 --epochs 8 --log-decoder --out benchmarks/out/mnist-calib-b
 # each zoo scanned with the neutral calibration (evidence z-scores do not depend on it), e.g.:
 MODELSCAN_VICIOUS_CALIBRATION=benchmarks/neutral_calibration.json python -m benchmarks.scan_zoo --zoo benchmarks/out/calib --out benchmarks/out/calib-scans.json"""
 
@@ -109,14 +123,15 @@ def main(argv: list[str] | None = None) -> int:
     rows = [r for r in read_scan_rows(args.scans) if r["z"]]
     if args.recompute:
         rows = [with_current_z(r) for r in rows]
-    document = calibrate(rows, args.source)
+    rows, left_out = calibration_rows(rows)
+    document = calibrate(rows, args.source, left_out)
     args.out.write_text(json.dumps(document, indent=2) + "\n")
     from benchmarks.markdown import update_section
 
     scans = " ".join(str(p) for p in args.scans)
     recompute = " --recompute" if args.recompute else ""
     command = f"{ZOO_COMMANDS}\npython -m benchmarks.calibrate --scans {scans}{recompute} --source '{args.source}'"
-    update_section("calibration", report(rows, command))
+    update_section("calibration", report(rows, command, left_out))
     for mode, entry in document["modes"].items():
         print(mode, dict(zip(entry["features"], np.round(entry["coef"], 3))), "intercept", round(entry["intercept"], 3))
     return 0

@@ -10,11 +10,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from benchmarks.errors import run_main
+from benchmarks.leakage import leaking_vicious
 from benchmarks.markdown import table, update_section
 from benchmarks.scan_rows import current_z, read_scan_rows, saved_evidence
 from modelscan_vicious.config import DEFAULT_FAIL_ON_PROBABILITY, DEFAULT_FAIL_ON_RISK
@@ -30,12 +32,18 @@ def summarise(rows: list[dict], threshold: float = DEFAULT_FAIL_ON_PROBABILITY) 
     y = np.array([r["label"] == "vicious" for r in rows])
     p = np.array([r["probability"] for r in rows], dtype=float)
     R = np.array([r["R"] for r in rows], dtype=float)
+    leaking = leaking_vicious(rows)
+    leaks = np.array([r["name"] in leaking for r in rows])
     flagged = p >= threshold
     gate = flagged | (R >= DEFAULT_FAIL_ON_RISK)  # what the default scan's exit code does
     return {
         "n_honest": int((~y).sum()),
         "n_vicious": int(y.sum()),
+        "n_leaking": int(leaks.sum()),
         "auc_probability": float(roc_auc_score(y, p)),
+        # Vicious models whose own decoder leaks (benchmarks/leakage.py) against every honest one.
+        "auc_leaking": float(roc_auc_score(leaks[leaks | ~y], p[leaks | ~y])),
+        "tpr_leaking": float(flagged[leaks].mean()),
         "auc_R": float(roc_auc_score(y, R)),
         "tpr": float(flagged[y].mean()),
         "fpr": float(flagged[~y].mean()),
@@ -50,16 +58,18 @@ def summarise(rows: list[dict], threshold: float = DEFAULT_FAIL_ON_PROBABILITY) 
 def render(rows: list[dict], summary: dict, command: str, title: str) -> str:
     head = table(
         ["models (honest/vicious)", "ROC-AUC of P(vicious)", f"TPR at p>={DEFAULT_FAIL_ON_PROBABILITY}",
-         "FPR (honest flagged)", "ROC-AUC of R alone", f"TPR / FPR of R>={DEFAULT_FAIL_ON_RISK}",
-         "TPR / FPR of the default exit code", "median scan s"],
+         "FPR (honest flagged)", "leaking vicious: n, ROC-AUC, TPR", "ROC-AUC of R alone",
+         f"TPR / FPR of R>={DEFAULT_FAIL_ON_RISK}", "TPR / FPR of the default exit code", "median scan s"],
         [[f"{summary['n_honest']}/{summary['n_vicious']}", summary["auc_probability"], summary["tpr"], summary["fpr"],
-          summary["auc_R"], f"{summary['tpr_R']:.2f} / {summary['fpr_R']:.2f}",
+          f"{summary['n_leaking']}, {summary['auc_leaking']:.3f}, {summary['tpr_leaking']:.3f}", summary["auc_R"], f"{summary['tpr_R']:.2f} / {summary['fpr_R']:.2f}",
           f"{summary['tpr_gate']:.2f} / {summary['fpr_gate']:.2f}", summary["median_seconds"]]],
     )  # fmt: skip
+    leaking = leaking_vicious(rows)
     per_model = table(
-        ["model", "label", "format", "release", "accuracy", "G SSIM", "P(vicious)", "interval", "R", "refs R", "scan s",
+        ["model", "label", "format", "release", "accuracy", "G SSIM", "G leaks", "P(vicious)", "interval", "R", "refs R", "scan s",
          *(f"z {name}" for name in Z_COLUMNS)],
-        [[r["name"], r["label"], r["format"], r["release"], r["test_accuracy"], r["decoder_ssim"], r["probability"],
+        [[r["name"], r["label"], r["format"], _release_name(r), r["test_accuracy"], r["decoder_ssim"],
+          "yes" if r["name"] in leaking else ("no" if r["label"] == "vicious" else ""), r["probability"],
           "-".join(f"{v:.2f}" for v in r["interval"]), r["R"],
           "-".join(f"{v:.2f}" for v in (min(r["reference_R"]), max(r["reference_R"]))), r["seconds"],
           *(f"{r['z'].get(name, float('nan')):.1f}" for name in Z_COLUMNS)] for r in rows],
@@ -68,10 +78,11 @@ def render(rows: list[dict], summary: dict, command: str, title: str) -> str:
                     [[arch, *_arch_summary(rows, arch)] for arch in dict.fromkeys(r["architecture"] for r in rows)])
     by_release = table(["release", "models (honest/vicious)", "ROC-AUC of P(vicious)",
                         f"TPR at p>={DEFAULT_FAIL_ON_PROBABILITY}", "FPR (honest flagged)"],
-                       [[release, *_release_summary(rows, release)] for release in dict.fromkeys(r["release"] for r in rows)])
+                       [[name, *_release_summary(rows, keep)] for name, keep in _release_groups(rows)])
     head = (f"{head}\n\nPer architecture:\n\n{by_arch}\n\nPer release (what the deployment sends; `G SSIM` in the "
-            f"per-model table is the SSIM of the model's own decoder G, trained after the fact for honest ones):\n\n"
-            f"{by_release}")
+            f"per-model table is the SSIM of the model's own decoder G, trained after the fact for honest ones; "
+            f"`G leaks`: it beats every honest model's G of the same zoo and architecture, benchmarks/leakage.py):"
+            f"\n\n{by_release}")
     adaptive = [r for r in rows if "adaptive" in r["name"]]
     adaptive_text = "".join(
         f"Adaptive adversary `{r['name']}`: P(vicious) {r['probability']:.3f}, R {r['R']:.3f}.\n" for r in adaptive
@@ -80,10 +91,28 @@ def render(rows: list[dict], summary: dict, command: str, title: str) -> str:
             f"Per model:\n\n{per_model}\n")
 
 
-def _release_summary(rows: list[dict], release: str, threshold: float = DEFAULT_FAIL_ON_PROBABILITY) -> tuple:
+def _release_name(row: dict) -> str:
+    """The release, and for vicious softmax models what their server's decoder reads."""
+    if row["release"] == "softmax" and row["label"] == "vicious":
+        return f"softmax, G on {'log p' if row.get('decoder_input') == 'log' else 'raw p'}"
+    return row["release"]
+
+
+def _release_groups(rows: list[dict]) -> list[tuple[str, Callable[[dict], bool]]]:
+    """Each release with its honest and vicious models; softmax also split by what vicious G reads."""
+    groups = [(release, lambda r, release=release: r["release"] == release)
+              for release in dict.fromkeys(r["release"] for r in rows)]  # fmt: skip
+    for name in sorted({_release_name(r) for r in rows} - {r["release"] for r in rows}):
+        groups.append((f"{name} (vicious) + softmax (honest)",
+                       lambda r, name=name: r["release"] == "softmax" and _release_name(r) in (name, "softmax")))
+    return groups
+
+
+def _release_summary(rows: list[dict], keep: Callable[[dict], bool],
+                     threshold: float = DEFAULT_FAIL_ON_PROBABILITY) -> tuple:  # fmt: skip
     from sklearn.metrics import roc_auc_score
 
-    mine = [r for r in rows if r["release"] == release]
+    mine = [r for r in rows if keep(r)]
     y = np.array([r["label"] == "vicious" for r in mine])
     p = np.array([r["probability"] for r in mine], dtype=float)
     auc = float(roc_auc_score(y, p)) if 0 < y.sum() < len(y) else float("nan")

@@ -52,7 +52,8 @@ def row(entry: dict, report: dict, code: int, seconds: float, report_path: Path)
     reconstruction = report["reconstruction"] or {}
     return {
         "name": entry["name"], "label": entry["label"], "architecture": entry["architecture"],
-        "format": entry["format"], "release": entry["release"], "test_accuracy": entry["test_accuracy"],
+        "format": entry["format"], "release": entry["release"],
+        "decoder_input": entry["training"].get("decoder_input", "raw"), "test_accuracy": entry["test_accuracy"],
         "decoder_ssim": entry["decoder_ssim"], "exit_code": code, "seconds": round(seconds, 1),
         "probability": vic.get("probability"), "interval": vic.get("interval"),
         "z": {e["name"]: e["z_score"] for e in vic.get("evidence", [])},

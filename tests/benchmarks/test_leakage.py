@@ -1,0 +1,65 @@
+"""Which vicious zoo models leak in effect, and how calibration and detection use that."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks.calibrate import calibration_rows
+from benchmarks.detect import _release_groups, summarise
+from benchmarks.leakage import leaking_vicious
+
+
+def _row(zoo: str, name: str, label: str, arch: str, g_ssim: float, p: float = 0.5, **extra) -> dict:
+    return {"name": f"{zoo}/{name}", "label": label, "architecture": arch, "decoder_ssim": g_ssim,
+            "report": f"out/{zoo}/reports/{name}.json", "probability": p, "R": 1.0, "seconds": 1.0,
+            "release": "logits", **extra}  # fmt: skip
+
+
+ROWS = [
+    _row("a", "mlp-h1", "honest", "mlp", 0.60, p=0.1),
+    _row("a", "mlp-h2", "honest", "mlp", 0.70, p=0.2),
+    _row("a", "mlp-v-weak", "vicious", "mlp", 0.65, p=0.15),  # below an honest mlp of its zoo
+    _row("a", "mlp-v", "vicious", "mlp", 0.80, p=0.9),
+    _row("a", "cnn-h", "honest", "cnn", 0.40, p=0.1),
+    _row("a", "cnn-v", "vicious", "cnn", 0.50, p=0.95),  # below zoo a's mlp honest, above its cnn one
+    _row("b", "mlp-h", "honest", "mlp", 0.50, p=0.2),
+    _row("b", "mlp-v", "vicious", "mlp", 0.65, p=0.4),  # as weak as a/mlp-v-weak, but zoo b's honest are weaker
+    _row("b", "gap-v", "vicious", "gapcnn", 0.10, p=0.99),  # no honest gapcnn to compare with
+]
+
+
+def test_a_vicious_model_leaks_when_it_beats_every_honest_model_of_its_zoo_and_architecture():
+    assert leaking_vicious(ROWS) == {"a/mlp-v", "a/cnn-v", "b/mlp-v", "b/gap-v"}
+
+
+def test_calibration_leaves_out_only_the_vicious_models_that_do_not_leak():
+    kept, left_out = calibration_rows(ROWS)
+    assert left_out == ["a/mlp-v-weak"]
+    assert [r["name"] for r in kept] == [r["name"] for r in ROWS if r["name"] != "a/mlp-v-weak"]
+
+
+def test_detection_summary_scores_leaking_vicious_models_apart():
+    summary = summarise(ROWS, threshold=0.85)
+    assert (summary["n_vicious"], summary["n_leaking"]) == (5, 4)
+    assert summary["tpr"] == pytest.approx(3 / 5)
+    assert summary["tpr_leaking"] == pytest.approx(3 / 4)  # b/mlp-v (p 0.4) is missed
+    assert summary["fpr"] == 0.0
+    # Honest p 0.1, 0.2, 0.1, 0.2: the one vicious model below an honest one is the one that does not leak.
+    assert summary["auc_probability"] == pytest.approx(18 / 20)
+    assert summary["auc_leaking"] == pytest.approx(1.0)
+
+
+def test_softmax_vicious_models_are_also_scored_by_what_their_decoder_reads():
+    rows = [
+        _row("a", "h", "honest", "mlp", 0.5, release="softmax"),
+        _row("a", "raw", "vicious", "mlp", 0.6, release="softmax", decoder_input="raw"),
+        _row("a", "log", "vicious", "mlp", 0.9, release="softmax", decoder_input="log"),
+        _row("a", "logits", "vicious", "mlp", 0.9),
+    ]
+    groups = {name: sorted(r["name"] for r in rows if keep(r)) for name, keep in _release_groups(rows)}
+    assert groups == {
+        "softmax": ["a/h", "a/log", "a/raw"],
+        "logits": ["a/logits"],
+        "softmax, G on log p (vicious) + softmax (honest)": ["a/h", "a/log"],
+        "softmax, G on raw p (vicious) + softmax (honest)": ["a/h", "a/raw"],
+    }
