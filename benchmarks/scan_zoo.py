@@ -39,10 +39,11 @@ def scan_zoo(zoo: Path, budget: str = "fast", seed: int = 0, with_aux: bool = Tr
 
 
 def scan_argv(zoo: Path, entry: dict, report_dir: Path, *, budget: str = "fast", seed: int = 0,
-              with_aux: bool = True) -> list[str]:  # fmt: skip
+              with_aux: bool = True, device: str | None = None) -> list[str]:  # fmt: skip
     """The `scan` command line for one zoo model, JSON report only."""
     argv = ["scan", str(zoo / entry["file"]), "--labels", str(zoo / entry["labels_csv"]), "--output-dir",
             str(report_dir), "--budget", budget, "--seed", str(seed), "--quiet", "--format", "json"]  # fmt: skip
+    argv += ["--device", device] if device else []
     return argv + ["--aux", str(zoo / entry["aux"])] if with_aux else argv
 
 

@@ -25,21 +25,22 @@ from modelscan_vicious.training.architectures import ARCHITECTURES
 STAGES = ("load", "references", "attack", "detector", "white-box attack")
 
 
-def time_scan(zoo: Path, entry: dict, out: Path) -> dict:
+def time_scan(zoo: Path, entry: dict, out: Path, device: str | None = None) -> dict:
     start = time.perf_counter()
-    cli(scan_argv(zoo, entry, out))
+    cli(scan_argv(zoo, entry, out, device=device))
     seconds = time.perf_counter() - start
     report = load_json(out / f"{Path(entry['file']).stem}.json")
     return {"name": entry["name"], "architecture": entry["architecture"], "format": entry["format"],
             "seconds": seconds, "timings": report["timings"]}  # fmt: skip
 
 
-def render(rows: list[dict], threads: int, command: str) -> str:
+def render(rows: list[dict], threads: int, command: str, device: str = "cpu") -> str:
     body = table(
         ["model", "format", "total s", *[f"{s} s" for s in STAGES]],
         [[r["name"], r["format"], r["seconds"], *[float(r["timings"].get(s, 0.0)) for s in STAGES]] for r in rows],
     )
-    return (f"### Scan time per architecture ({threads} PyTorch threads, nothing else running)\n\n"
+    where = f"{threads} PyTorch threads" + (f", --device {device}" if device != "cpu" else "")
+    return (f"### Scan time per architecture ({where}, nothing else running)\n\n"
             f"Command:\n\n```bash\n{command}\n```\n\n{body}\n")  # fmt: skip
 
 
@@ -48,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--zoo", type=Path, required=True)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--recipes", default="honest,honest-smooth", help="which recipes' models to time per architecture")
+    parser.add_argument("--device", default="cpu", help="the scans' --device (cpu or cuda)")
     parser.add_argument("--section", default="speed")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -58,10 +60,11 @@ def main(argv: list[str] | None = None) -> int:
         raise BenchmarkInputError(f"{args.zoo / 'manifest.json'}: no model of recipes {args.recipes}")
     rows = []
     for entry in entries:
-        rows.append(time_scan(args.zoo, entry, args.zoo / "speed-reports"))
+        rows.append(time_scan(args.zoo, entry, args.zoo / "speed-reports", args.device))
         print(entry["name"], f"{rows[-1]['seconds']:.1f}s", rows[-1]["timings"], flush=True)
-    command = f"python -m benchmarks.speed --zoo {args.zoo} --threads {args.threads} --section {args.section}"
-    update_section(args.section, render(rows, args.threads, command))
+    device = f" --device {args.device}" if args.device != "cpu" else ""
+    command = f"python -m benchmarks.speed --zoo {args.zoo} --threads {args.threads}{device} --section {args.section}"
+    update_section(args.section, render(rows, args.threads, command, args.device))
     return 0
 
 

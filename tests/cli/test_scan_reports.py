@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import torch
 from scan_helpers import HIGH_RISK_GATE, files_under, report, scan, tiny_scan_settings
 
 from modelscan_vicious.commands.scan_runner import _report_stems
@@ -43,7 +44,8 @@ def test_json_report_validates_and_records_how_it_was_made(full_scan):
     assert doc["settings"]["seed"] == SEED
     assert doc["settings"]["release"] == "logits" and doc["settings"]["budget"]["n_references"] == 2
     assert {"torch", "numpy", "onnx"} <= set(doc["environment"]["packages"])
-    assert doc["environment"]["device"] == "cpu" and doc["tool_version"]
+    assert doc["environment"]["device"] == ("cuda" if torch.cuda.is_available() else "cpu")  # --device auto
+    assert doc["tool_version"]
     assert {"load", "references", "attack", "detector"} <= set(doc["timings"])
     assert all(isinstance(t, float) and t >= 0 for t in doc["timings"].values())
     assert doc["model"]["sha256"] and doc["model"]["trainable"] is True
