@@ -39,7 +39,8 @@ def measure(zoo: Path, entry: dict, seed: int = 0) -> dict:
     with torch.no_grad():
         g_rec = decoder(torch.from_numpy(model.predict(data.eval))).numpy()
     g = score("server-G", data.eval, g_rec, data.covariance_samples)
-    row = {"name": entry["name"], "release": entry["release"], "G": g.summary()}
+    log_g = entry["training"].get("decoder_input") == "log"
+    row = {"name": entry["name"], "release": entry["release"] + (", G on log p" if log_g else ""), "G": g.summary()}
     oracle = lambda x: attack_features(released_outputs(model.predict(x), model.output_kind, "logits"),  # noqa: E731
                                        model.output_kind, "logits")  # fmt: skip
     for budget in ("fast", "thorough"):
@@ -62,11 +63,13 @@ def render(rows: list[dict], command: str) -> str:
           r["G"]["R"], r["thorough"]["R"]] for r in rows],
     )  # fmt: skip
     gaps = [r["G"]["ssim"] - r["thorough"]["ssim"] for r in rows if r["release"] == "logits"]
+    log_gaps = [r["G"]["ssim"] - r["thorough"]["ssim"] for r in rows if r["release"].endswith("G on log p")]
+    log_text = f" Largest gap on softmax release with G on log-probabilities: **{max(log_gaps):.3f}**." if log_gaps else ""
     ratios = [r["fast"]["ssim"] / r["thorough"]["ssim"] for r in rows]
     summary = (
         f"Spearman rank correlation of surrogate (thorough) SSIM with G's SSIM across {len(rows)} models: "
         f"**{rho:.3f}**. Largest G-minus-surrogate SSIM gap on logits release: **{max(gaps):.3f}** "
-        f"(negative means the surrogate beats G). fast/thorough SSIM: min **{min(ratios):.3f}**."
+        f"(negative means the surrogate beats G).{log_text} fast/thorough SSIM: min **{min(ratios):.3f}**."
     )
     return f"### Surrogate attack vs server decoder G\n\nCommand:\n\n```bash\n{command}\n```\n\n{summary}\n\n{body}\n"
 

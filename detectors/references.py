@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-PROBABILITY_FLOOR = 1e-6
+from modelscan_vicious.attacks.release import PROBABILITY_FLOOR
 
 
 def classification_loss(outputs: torch.Tensor, labels: torch.Tensor, output_kind: str) -> torch.Tensor:

@@ -63,3 +63,14 @@ def test_softmax_vicious_models_are_also_scored_by_what_their_decoder_reads():
         "softmax, G on log p (vicious) + softmax (honest)": ["a/h", "a/log"],
         "softmax, G on raw p (vicious) + softmax (honest)": ["a/h", "a/raw"],
     }
+
+
+def test_zoo_scan_command_line_passes_the_device_on():
+    from pathlib import Path
+
+    from benchmarks.scan_zoo import scan_argv
+
+    entry = {"file": "m.onnx", "labels_csv": "labels.csv", "aux": "aux.npz"}
+    argv = scan_argv(Path("zoo"), entry, Path("zoo/reports"), device="cuda")
+    assert argv[argv.index("--device") + 1] == "cuda" and argv[-2:] == ["--aux", "zoo/aux.npz"]
+    assert "--device" not in scan_argv(Path("zoo"), entry, Path("zoo/reports"))
