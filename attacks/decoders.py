@@ -15,7 +15,7 @@ class OutputDecoder(nn.Module):
     in seconds on a CPU; the paper's transposed-conv G is one choice among many for the server.
     """
 
-    def __init__(self, n_inputs: int, output_shape: tuple[int, int, int], hidden: int = 512,
+    def __init__(self, n_inputs: int, output_shape: tuple[int, int, int], hidden: int = 512, *,
                  log_input: bool = False) -> None:  # fmt: skip
         super().__init__()
         self.output_shape = tuple(output_shape)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
@@ -36,14 +37,13 @@ ALL_FEATURES = ("inversion_gain", "reconstruction_risk", "within_class_variance"
 TARGET = Path(__file__).resolve().parents[1] / "modelscan_vicious" / "calibration.json"
 
 
-def calibration_rows(rows: list[dict]) -> tuple[list[dict], list[str]]:
-    """(rows the fit uses, names of vicious rows left out because their attack did not work)."""
-    leaking = leaking_vicious(rows)
+def calibration_rows(rows: list[dict], leaking: set[str]) -> tuple[list[dict], list[str]]:
+    """(rows the fit uses, names of vicious rows left out because they do not leak)."""
     kept = [r for r in rows if r["label"] == "honest" or r["name"] in leaking]
     return kept, sorted(r["name"] for r in rows if r["label"] == "vicious" and r["name"] not in leaking)
 
 
-def calibrate(rows: list[dict], source: str, left_out: list[str] = ()) -> dict:
+def calibrate(rows: list[dict], source: str, left_out: Sequence[str] = ()) -> dict:
     labels = [1 if r["label"] == "vicious" else 0 for r in rows]
     z_rows = [r["z"] for r in rows]
     return {
@@ -83,7 +83,7 @@ def leave_one_architecture_out(rows: list[dict], features: tuple[str, ...]) -> n
     return probabilities
 
 
-def report(rows: list[dict], command: str, left_out: list[str] = ()) -> str:
+def report(rows: list[dict], command: str, left_out: Sequence[str] = ()) -> str:
     from sklearn.metrics import roc_auc_score
 
     from benchmarks.markdown import table
@@ -120,10 +120,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--recompute", action="store_true",
                         help="recompute z-scores from the scans' saved evidence with the current code")
     args = parser.parse_args(argv)
-    rows = [r for r in read_scan_rows(args.scans) if r["z"]]
+    every_row = read_scan_rows(args.scans)
+    leaking = leaking_vicious(every_row)  # a failed honest scan still shows what honest models leak
+    rows = [r for r in every_row if r["z"]]
     if args.recompute:
         rows = [with_current_z(r) for r in rows]
-    rows, left_out = calibration_rows(rows)
+    rows, left_out = calibration_rows(rows, leaking)
     document = calibrate(rows, args.source, left_out)
     args.out.write_text(json.dumps(document, indent=2) + "\n")
     from benchmarks.markdown import update_section

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -27,8 +26,6 @@ Z_COLUMNS = ("inversion_gain", "reconstruction_risk", "within_class_variance", "
 
 
 def summarise(rows: list[dict], threshold: float = DEFAULT_FAIL_ON_PROBABILITY) -> dict:
-    from sklearn.metrics import roc_auc_score
-
     y = np.array([r["label"] == "vicious" for r in rows])
     p = np.array([r["probability"] for r in rows], dtype=float)
     R = np.array([r["R"] for r in rows], dtype=float)
@@ -40,19 +37,30 @@ def summarise(rows: list[dict], threshold: float = DEFAULT_FAIL_ON_PROBABILITY) 
         "n_honest": int((~y).sum()),
         "n_vicious": int(y.sum()),
         "n_leaking": int(leaks.sum()),
-        "auc_probability": float(roc_auc_score(y, p)),
+        "auc_probability": _auc(y, p),
         # Vicious models whose own decoder leaks (benchmarks/leakage.py) against every honest one.
-        "auc_leaking": float(roc_auc_score(leaks[leaks | ~y], p[leaks | ~y])),
-        "tpr_leaking": float(flagged[leaks].mean()),
-        "auc_R": float(roc_auc_score(y, R)),
-        "tpr": float(flagged[y].mean()),
-        "fpr": float(flagged[~y].mean()),
-        "fpr_R": float((R[~y] >= DEFAULT_FAIL_ON_RISK).mean()),
-        "tpr_R": float((R[y] >= DEFAULT_FAIL_ON_RISK).mean()),
-        "tpr_gate": float(gate[y].mean()),
-        "fpr_gate": float(gate[~y].mean()),
+        "auc_leaking": _auc(leaks[leaks | ~y], p[leaks | ~y]),
+        "tpr_leaking": _rate(flagged[leaks]),
+        "auc_R": _auc(y, R),
+        "tpr": _rate(flagged[y]),
+        "fpr": _rate(flagged[~y]),
+        "fpr_R": _rate(R[~y] >= DEFAULT_FAIL_ON_RISK),
+        "tpr_R": _rate(R[y] >= DEFAULT_FAIL_ON_RISK),
+        "tpr_gate": _rate(gate[y]),
+        "fpr_gate": _rate(gate[~y]),
         "median_seconds": float(np.median([r["seconds"] for r in rows])),
     }
+
+
+def _auc(y: np.ndarray, scores: np.ndarray) -> float:
+    """ROC-AUC, or nan when one class is missing (a zoo part with no honest or no vicious model)."""
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(y, scores)) if 0 < y.sum() < len(y) else float("nan")
+
+
+def _rate(hits: np.ndarray) -> float:
+    return float(hits.mean()) if hits.size else float("nan")
 
 
 def render(rows: list[dict], summary: dict, command: str, title: str) -> str:
@@ -78,7 +86,7 @@ def render(rows: list[dict], summary: dict, command: str, title: str) -> str:
                     [[arch, *_arch_summary(rows, arch)] for arch in dict.fromkeys(r["architecture"] for r in rows)])
     by_release = table(["release", "models (honest/vicious)", "ROC-AUC of P(vicious)",
                         f"TPR at p>={DEFAULT_FAIL_ON_PROBABILITY}", "FPR (honest flagged)"],
-                       [[name, *_release_summary(rows, keep)] for name, keep in _release_groups(rows)])
+                       [[_group_title(group), *_release_summary(rows, group)] for group in _release_groups(rows)])
     head = (f"{head}\n\nPer architecture:\n\n{by_arch}\n\nPer release (what the deployment sends; `G SSIM` in the "
             f"per-model table is the SSIM of the model's own decoder G, trained after the fact for honest ones; "
             f"`G leaks`: it beats every honest model's G of the same zoo and architecture, benchmarks/leakage.py):"
@@ -98,35 +106,35 @@ def _release_name(row: dict) -> str:
     return row["release"]
 
 
-def _release_groups(rows: list[dict]) -> list[tuple[str, Callable[[dict], bool]]]:
-    """Each release with its honest and vicious models; softmax also split by what vicious G reads."""
-    groups = [(release, lambda r, release=release: r["release"] == release)
-              for release in dict.fromkeys(r["release"] for r in rows)]  # fmt: skip
-    for name in sorted({_release_name(r) for r in rows} - {r["release"] for r in rows}):
-        groups.append((f"{name} (vicious) + softmax (honest)",
-                       lambda r, name=name: r["release"] == "softmax" and _release_name(r) in (name, "softmax")))
-    return groups
+def _release_groups(rows: list[dict]) -> list[str]:
+    """Each release, then each split of softmax by what vicious G reads (with the honest softmax models)."""
+    releases = list(dict.fromkeys(r["release"] for r in rows))
+    return releases + sorted({_release_name(r) for r in rows} - set(releases))
 
 
-def _release_summary(rows: list[dict], keep: Callable[[dict], bool],
-                     threshold: float = DEFAULT_FAIL_ON_PROBABILITY) -> tuple:  # fmt: skip
-    from sklearn.metrics import roc_auc_score
+def _group_title(group: str) -> str:
+    return f"{group} (vicious) + softmax (honest)" if group.startswith("softmax, ") else group
 
-    mine = [r for r in rows if keep(r)]
+
+def _in_group(row: dict, group: str) -> bool:
+    """A release group holds its models; a softmax split holds its vicious models and every honest softmax one."""
+    if not group.startswith("softmax, "):
+        return row["release"] == group
+    return row["release"] == "softmax" and _release_name(row) in (group, "softmax")
+
+
+def _release_summary(rows: list[dict], group: str, threshold: float = DEFAULT_FAIL_ON_PROBABILITY) -> tuple:
+    mine = [r for r in rows if _in_group(r, group)]
     y = np.array([r["label"] == "vicious" for r in mine])
     p = np.array([r["probability"] for r in mine], dtype=float)
-    auc = float(roc_auc_score(y, p)) if 0 < y.sum() < len(y) else float("nan")
-    rate = lambda mask: float((p[mask] >= threshold).mean()) if mask.any() else float("nan")  # noqa: E731
-    return f"{int((~y).sum())}/{int(y.sum())}", auc, rate(y), rate(~y)
+    flagged = p >= threshold
+    return f"{int((~y).sum())}/{int(y.sum())}", _auc(y, p), _rate(flagged[y]), _rate(flagged[~y])
 
 
 def _arch_summary(rows: list[dict], arch: str) -> tuple:
-    from sklearn.metrics import roc_auc_score
-
     mine = [r for r in rows if r["architecture"] == arch]
-    labels = [r["label"] == "vicious" for r in mine]
-    auc = roc_auc_score(labels, [r["probability"] for r in mine]) if 0 < sum(labels) < len(labels) else float("nan")
-    return float(auc), float(np.median([r["seconds"] for r in mine]))
+    y = np.array([r["label"] == "vicious" for r in mine])
+    return _auc(y, np.array([r["probability"] for r in mine], dtype=float)), float(np.median([r["seconds"] for r in mine]))
 
 
 def main(argv: list[str] | None = None) -> int:

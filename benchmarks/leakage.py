@@ -18,7 +18,9 @@ def zoo_of(row: dict) -> str:
 
 
 def leaking_vicious(rows: list[dict]) -> set[str]:
-    """Names of vicious rows whose G SSIM exceeds that of every honest row of the same zoo and architecture.
+    """Names of vicious rows whose G SSIM exceeds that of every honest row of the same zoo and
+    architecture, whatever its release: a vicious model must leak more than an honest model of its
+    architecture can leak through any release (an honest logits model's decoder sees the most).
 
     A vicious row with no honest row to compare with counts as leaking: nothing shows that it does not.
     """
@@ -27,8 +29,5 @@ def leaking_vicious(rows: list[dict]) -> set[str]:
         if r["label"] == "honest":
             key = (zoo_of(r), r["architecture"])
             honest_best[key] = max(honest_best.get(key, float("-inf")), r["decoder_ssim"])
-    return {
-        r["name"]
-        for r in rows
-        if r["label"] == "vicious" and r["decoder_ssim"] > honest_best.get((zoo_of(r), r["architecture"]), float("-inf"))
-    }
+    beaten = lambda r: honest_best.get((zoo_of(r), r["architecture"]), float("-inf"))  # noqa: E731
+    return {r["name"] for r in rows if r["label"] == "vicious" and r["decoder_ssim"] > beaten(r)}

@@ -20,7 +20,9 @@ def update_section(name: str, body: str, doc: Path = DOC) -> None:
 
 def table(header: list[str], rows: list[list]) -> str:
     def cell(v):
-        return f"{v:.3f}" if isinstance(v, float) else str(v)
+        if isinstance(v, float):
+            return "-" if v != v else f"{v:.3f}"  # nan: nothing to measure (e.g. no honest model in a group)
+        return str(v)
 
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]

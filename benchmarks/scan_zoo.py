@@ -16,7 +16,8 @@ from modelscan_vicious.cli import main as cli
 
 
 def scan_zoo(zoo: Path, budget: str = "fast", seed: int = 0, with_aux: bool = True,
-             names: set[str] | None = None, from_reports: bool = False) -> list[dict]:  # fmt: skip
+             names: set[str] | None = None, from_reports: bool = False,
+             device: str | None = None) -> list[dict]:  # fmt: skip
     """Scan each model (or, with from_reports, read the reports an earlier run left) and return rows."""
     rows = []
     report_dir = zoo / "reports"
@@ -30,7 +31,7 @@ def scan_zoo(zoo: Path, budget: str = "fast", seed: int = 0, with_aux: bool = Tr
             rows.append(row(entry, report, report["verdict"]["exit_code"], seconds, report_path))
             continue
         start = time.perf_counter()
-        code = cli(scan_argv(zoo, entry, report_dir, budget=budget, seed=seed, with_aux=with_aux))
+        code = cli(scan_argv(zoo, entry, report_dir, budget=budget, seed=seed, with_aux=with_aux, device=device))
         seconds = time.perf_counter() - start
         rows.append(row(entry, load_json(report_path), code, seconds, report_path))
         print(f"{entry['name']:28s} {entry['label']:8s} exit {code} p={rows[-1]['probability']} {seconds:.1f}s",
@@ -69,12 +70,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--budget", default="fast")
     parser.add_argument("--no-aux", action="store_true")
+    parser.add_argument("--device", default=None, help="the scans' --device (default: scan's own, auto)")
     parser.add_argument("--names", default=None, help="comma list: scan only these and merge into --out")
     parser.add_argument("--from-reports", action="store_true",
                         help="no scanning: rebuild rows from the reports a run left (seconds = sum of its stage timings)")
     args = parser.parse_args(argv)
     names = set(args.names.split(",")) if args.names else None
-    rows = scan_zoo(args.zoo, args.budget, with_aux=not args.no_aux, names=names, from_reports=args.from_reports)
+    rows = scan_zoo(args.zoo, args.budget, with_aux=not args.no_aux, names=names, from_reports=args.from_reports,
+                    device=args.device)  # fmt: skip
     if names is not None and args.out.exists():
         rows = [r for r in load_json(args.out) if r["name"] not in names] + rows
     args.out.write_text(json.dumps(rows, indent=2))

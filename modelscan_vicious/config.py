@@ -10,7 +10,8 @@ from modelscan_vicious.errors import UsageError
 
 # Default gates, chosen on the calibration zoos only (docs/benchmarks.md, README "Thresholds"):
 # above the highest P(vicious) an honest model got when its architecture was left out of the fit
-# (0.642; the next multiple of 0.05 above it), and just above the highest R the attack got on an honest calibration model (1.181).
+# (0.642; the next multiple of 0.05 above it), and just above the highest R the attack got on an
+# honest calibration model (1.181).
 DEFAULT_FAIL_ON_PROBABILITY = 0.65
 DEFAULT_FAIL_ON_RISK = 1.20
 

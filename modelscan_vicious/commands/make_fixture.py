@@ -21,7 +21,7 @@ def make_fixture_command(
     alpha: Annotated[float, typer.Option(help="Weight of (1 - SSIM) in the reconstruction loss.")] = 1.0,
     gamma: Annotated[float, typer.Option(help="Weight of the Huber term in the reconstruction loss.")] = 5.0,
     release: Annotated[str, Release] = "logits",
-    decoder_input: Annotated[str, typer.Option(help="How G reads a softmax release: raw probabilities (the paper's G) or their floored log.")] = "raw",
+    decoder_input: Annotated[str, typer.Option(help="How G reads a softmax release: raw (the paper's G) or log.")] = "raw",
     export_format: Annotated[str, typer.Option("--format", help="onnx or torchscript.")] = "onnx",
     epochs: Annotated[int, typer.Option(min=1, help="Training epochs.")] = 30,
     lr: Annotated[float, typer.Option(help="Adam learning rate for F and G.")] = 1e-3,
@@ -51,6 +51,8 @@ def make_fixture_command(
         raise UsageError(f"--release must be one of {', '.join(RELEASES)}, got {release!r}")
     if decoder_input not in DECODER_INPUTS:
         raise UsageError(f"--decoder-input must be one of {', '.join(DECODER_INPUTS)}, got {decoder_input!r}")
+    if decoder_input == "log" and release != "softmax":
+        raise UsageError("--decoder-input log needs --release softmax: G reads logits as they are")
     if export_format not in EXPORT_FORMATS:
         raise UsageError(f"--format must be one of {', '.join(EXPORT_FORMATS)}, got {export_format!r}")
     if beta_r < 0 or beta_c < 0 or beta_r + beta_c == 0:

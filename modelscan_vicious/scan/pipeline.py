@@ -66,6 +66,8 @@ def deterministic_cuda() -> None:
 
     cuBLAS needs a fixed workspace, set before its first call in this process; cuDNN and scatter-style
     kernels need their deterministic variants. Ops with none only warn: a scan must not fail over it.
+    The switches are process-wide and stay on, so later GPU work in the same process (several scans,
+    a benchmark calling the CLI in-process) is deterministic too.
     """
     import os
 

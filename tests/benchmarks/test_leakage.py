@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from benchmarks.calibrate import calibration_rows
-from benchmarks.detect import _release_groups, summarise
+from benchmarks.detect import _in_group, _release_groups, _release_summary, summarise
 from benchmarks.leakage import leaking_vicious
 
 
@@ -33,7 +34,7 @@ def test_a_vicious_model_leaks_when_it_beats_every_honest_model_of_its_zoo_and_a
 
 
 def test_calibration_leaves_out_only_the_vicious_models_that_do_not_leak():
-    kept, left_out = calibration_rows(ROWS)
+    kept, left_out = calibration_rows(ROWS, leaking_vicious(ROWS))
     assert left_out == ["a/mlp-v-weak"]
     assert [r["name"] for r in kept] == [r["name"] for r in ROWS if r["name"] != "a/mlp-v-weak"]
 
@@ -54,15 +55,25 @@ def test_softmax_vicious_models_are_also_scored_by_what_their_decoder_reads():
         _row("a", "h", "honest", "mlp", 0.5, release="softmax"),
         _row("a", "raw", "vicious", "mlp", 0.6, release="softmax", decoder_input="raw"),
         _row("a", "log", "vicious", "mlp", 0.9, release="softmax", decoder_input="log"),
-        _row("a", "logits", "vicious", "mlp", 0.9),
+        _row("a", "logits", "vicious", "mlp", 0.9, p=0.9),
     ]
-    groups = {name: sorted(r["name"] for r in rows if keep(r)) for name, keep in _release_groups(rows)}
+    groups = {group: sorted(r["name"] for r in rows if _in_group(r, group)) for group in _release_groups(rows)}
     assert groups == {
         "softmax": ["a/h", "a/log", "a/raw"],
         "logits": ["a/logits"],
-        "softmax, G on log p (vicious) + softmax (honest)": ["a/h", "a/log"],
-        "softmax, G on raw p (vicious) + softmax (honest)": ["a/h", "a/raw"],
+        "softmax, G on log p": ["a/h", "a/log"],
+        "softmax, G on raw p": ["a/h", "a/raw"],
     }
+    # The logits group has no honest model: its ROC-AUC and false-positive rate are not measured.
+    _, auc, tpr, fpr = _release_summary(rows, "logits", threshold=0.85)
+    assert np.isnan(auc) and tpr == 1.0 and np.isnan(fpr)
+
+
+def test_a_zoo_without_leaking_vicious_models_reports_nothing_measured_for_them():
+    rows = [_row("a", "h", "honest", "mlp", 0.9, p=0.1), _row("a", "v", "vicious", "mlp", 0.5, p=0.9)]
+    summary = summarise(rows, threshold=0.85)
+    assert summary["n_leaking"] == 0 and np.isnan(summary["auc_leaking"]) and np.isnan(summary["tpr_leaking"])
+    assert summary["tpr"] == 1.0 and summary["auc_probability"] == 1.0
 
 
 def test_zoo_scan_command_line_passes_the_device_on():

@@ -6,6 +6,8 @@ import os
 
 import torch
 
+from modelscan_vicious.config import ScanConfig
+from modelscan_vicious.scan import pipeline
 from modelscan_vicious.scan.pipeline import deterministic_cuda
 
 
@@ -22,3 +24,12 @@ def test_deterministic_cuda_fixes_the_cublas_workspace_and_deterministic_kernels
     finally:
         torch.use_deterministic_algorithms(before[0], warn_only=before[1])
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = before[2], before[3]
+
+
+def test_a_scan_switches_determinism_on_for_cuda_only(monkeypatch, tmp_path):
+    calls = []
+    monkeypatch.setattr(pipeline, "deterministic_cuda", lambda: calls.append("cuda"))
+    monkeypatch.setattr(pipeline, "_scan_model", lambda path, config, on_stage: config.device)
+    for device in ("cpu", "cuda"):
+        assert pipeline.scan_model(tmp_path / "m.onnx", ScanConfig(labels=tmp_path / "l.csv", device=device)) == device
+    assert calls == ["cuda"]

@@ -115,6 +115,7 @@ def test_custom_manifest_location_makes_paths_relative_to_it(tmp_path):
         (["--release", "probabilities"], "--release must be one of logits, softmax, got 'probabilities'"),
         (["--format", "pickle"], "--format must be one of onnx, torchscript, got 'pickle'"),
         (["--decoder-input", "sqrt"], "--decoder-input must be one of raw, log, got 'sqrt'"),
+        (["--decoder-input", "log"], "--decoder-input log needs --release softmax"),
         (["--beta-r", "-1"], "--beta-r and --beta-c must be non-negative"),
         (["--beta-r", "0", "--beta-c", "0"], "not both 0"),
         (["--epochs", "0"], "--epochs"),
