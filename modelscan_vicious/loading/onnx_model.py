@@ -100,6 +100,13 @@ def _n_real_inputs(proto) -> int:
     return sum(1 for i in proto.graph.input if i.name not in initializers)
 
 
+def session_providers(device: str, available: list[str]) -> list[str]:
+    """onnxruntime providers for `device`: CUDA first where this onnxruntime build has it (asking a
+    CPU-only build for CUDA prints a warning on every session, seen on a GPU machine), then CPU."""
+    cuda = ["CUDAExecutionProvider"] if device == "cuda" and "CUDAExecutionProvider" in available else []
+    return [*cuda, "CPUExecutionProvider"]
+
+
 def _session(path: Path, proto, device: str):
     import onnxruntime as ort
 
@@ -113,9 +120,7 @@ def _session(path: Path, proto, device: str):
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.add_session_config_entry("session.inter_op.allow_spinning", "0")
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
-    providers = ["CPUExecutionProvider"]
-    if device == "cuda":
-        providers.insert(0, "CUDAExecutionProvider")
+    providers = session_providers(device, ort.get_available_providers())
     try:
         return ort.InferenceSession(proto.SerializeToString(), sess_options=options, providers=providers)
     except Exception as err:

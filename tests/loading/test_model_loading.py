@@ -371,3 +371,13 @@ def test_a_model_too_slow_to_query_is_refused(tiny_models, monkeypatch):
     for path in (tiny_models.honest_onnx.path, tiny_models.honest_torchscript.path):
         with pytest.raises(ModelLoadError, match="too slow to scan safely"):
             load_model(path, n_pixels=64)
+
+
+def test_onnx_sessions_ask_for_cuda_only_where_the_runtime_has_it():
+    from modelscan_vicious.loading.onnx_model import session_providers
+
+    gpu_build = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    cpu_build = ["AzureExecutionProvider", "CPUExecutionProvider"]  # what a GPU machine's CPU-only runtime listed
+    assert session_providers("cuda", gpu_build) == ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    assert session_providers("cuda", cpu_build) == ["CPUExecutionProvider"]
+    assert session_providers("cpu", gpu_build) == ["CPUExecutionProvider"]
