@@ -4,7 +4,8 @@ An adaptive adversary (`adaptive-b3`) is vicious with an extra loss term that ke
 within-class spread small, like an honest model's. Honest models are trained normally and unusually (label smoothing, 3 epochs, input noise, heavy
 weight decay); vicious ones across beta_R/beta_C in {0.3, 1, 3}, logits and softmax release;
 with `--honest-softmax`, honest models released as softmax too; with `--log-decoder`, softmax vicious
-models whose G reads log-probabilities. Formats alternate between ONNX and TorchScript.
+models whose G reads log-probabilities; with `--short-honest`, honest models trained for one epoch.
+Formats alternate between ONNX and TorchScript.
 
     python -m benchmarks.zoo --dataset digits --archs mlp,cnn,rescnn --seed-base 100 --out benchmarks/out/calib
 """
@@ -48,25 +49,34 @@ LOG_DECODER_RECIPES: dict[str, list[str]] = {
     "vicious-b1-softmax-log": ["--beta-r", "1", "--release", "softmax", "--decoder-input", "log"],
     "vicious-b3-softmax-log": ["--beta-r", "3", "--release", "softmax", "--decoder-input", "log"],
 }
+# Honest models trained for a single epoch (`--short-honest`), released as logits and as softmax:
+# the issue's "1-2 epochs" recipe, a false-alarm check on the held-out zoos (core recipes train 3).
+SHORT_HONEST_RECIPES: dict[str, list[str]] = {
+    "honest-1ep": ["--epochs", "1"],
+    "honest-1ep-softmax": ["--epochs", "1", "--release", "softmax"],
+}
 # Seeds (seed_base + 10 * architecture index + place) and formats follow a recipe's place in this
 # full list, whichever optional groups a zoo holds. With 16 recipes a seed can recur for another
 # architecture and recipe (mlp's 14th and cnn's 4th): different models, kept for reproducibility.
-ALL_RECIPES = {**RECIPES, **HONEST_SOFTMAX_RECIPES, **LOG_DECODER_RECIPES}
+ALL_RECIPES = {**RECIPES, **HONEST_SOFTMAX_RECIPES, **LOG_DECODER_RECIPES, **SHORT_HONEST_RECIPES}
 
 
-def zoo_recipes(honest_softmax: bool = False, log_decoder: bool = False) -> dict[str, list[str]]:
+def zoo_recipes(honest_softmax: bool = False, log_decoder: bool = False,
+                short_honest: bool = False) -> dict[str, list[str]]:  # fmt: skip
     """The recipes a zoo holds, in seed order."""
     recipes = dict(RECIPES)
     if honest_softmax:
         recipes.update(HONEST_SOFTMAX_RECIPES)
     if log_decoder:
         recipes.update(LOG_DECODER_RECIPES)
+    if short_honest:
+        recipes.update(SHORT_HONEST_RECIPES)
     return recipes
 
 
 def build_zoo(dataset: str, archs: list[str], seed_base: int, out: Path, epochs: int | None = None,
               recipes: list[str] | None = None, jobs: int = 1, honest_softmax: bool = False,
-              log_decoder: bool = False) -> list[dict]:  # fmt: skip
+              log_decoder: bool = False, short_honest: bool = False) -> list[dict]:  # fmt: skip
     """Train every (architecture, recipe) pair once; returns the manifest entries.
 
     Seeds and formats depend on a model's place in `archs` and ALL_RECIPES only, so adding an
@@ -74,7 +84,7 @@ def build_zoo(dataset: str, archs: list[str], seed_base: int, out: Path, epochs:
     full build would.
     """
     out.mkdir(parents=True, exist_ok=True)
-    selected = zoo_recipes(honest_softmax, log_decoder)
+    selected = zoo_recipes(honest_softmax, log_decoder, short_honest)
     jobs_argv = []
     for a, arch in enumerate(archs):
         for r, (recipe, flags) in enumerate(ALL_RECIPES.items()):
@@ -120,16 +130,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--honest-softmax", action="store_true",
                         help=f"also build {', '.join(HONEST_SOFTMAX_RECIPES)}")
     parser.add_argument("--log-decoder", action="store_true", help=f"also build {', '.join(LOG_DECODER_RECIPES)}")
+    parser.add_argument("--short-honest", action="store_true", help=f"also build {', '.join(SHORT_HONEST_RECIPES)}")
     parser.add_argument("--jobs", type=int, default=1, help="fixtures trained in parallel processes")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     recipes = args.recipes.split(",") if args.recipes else None
-    known = zoo_recipes(args.honest_softmax, args.log_decoder)
+    known = zoo_recipes(args.honest_softmax, args.log_decoder, args.short_honest)
     unknown = sorted(set(recipes or []) - set(known))
     if unknown:
         raise BenchmarkInputError(f"unknown recipe {', '.join(unknown)}; choose from {', '.join(known)}")
     entries = build_zoo(args.dataset, args.archs.split(","), args.seed_base, args.out, args.epochs, recipes, args.jobs,
-                        args.honest_softmax, args.log_decoder)  # fmt: skip
+                        args.honest_softmax, args.log_decoder, args.short_honest)  # fmt: skip
     print(f"{len(entries)} models in {args.out / 'manifest.json'}")
     return 0
 

@@ -106,25 +106,32 @@ def test_folded_bias_counts_the_sample_cnn_as_plain(tmp_path):
 
 
 def test_optional_recipe_groups_never_move_the_seeds_of_a_zoo_built_without_them(tmp_path, monkeypatch):
+    from itertools import product
+
     from benchmarks import zoo
 
-    def recorded(honest_softmax: bool, log_decoder: bool) -> dict[str, tuple[str, str]]:
+    def recorded(flags: tuple[bool, bool, bool]) -> dict[str, tuple[str, str]]:
         calls = []
         monkeypatch.setattr(zoo, "_make_fixture", calls.append)
         monkeypatch.setattr(zoo, "load_json", lambda path: [])
-        zoo.build_zoo("digits", ["mlp", "cnn"], 100, tmp_path / f"{honest_softmax}{log_decoder}",
-                      honest_softmax=honest_softmax, log_decoder=log_decoder)  # fmt: skip
+        zoo.build_zoo("digits", ["mlp", "cnn"], 100, tmp_path / "".join(map(str, flags)), honest_softmax=flags[0],
+                      log_decoder=flags[1], short_honest=flags[2])  # fmt: skip
         return {argv[argv.index("--name") + 1]: (argv[argv.index("--seed") + 1], argv[argv.index("--format") + 1])
                 for argv in calls}  # fmt: skip
 
-    core, log_decoder, honest_softmax, both = (recorded(h, g) for h in (False, True) for g in (False, True))
+    groups = (zoo.HONEST_SOFTMAX_RECIPES, zoo.LOG_DECODER_RECIPES, zoo.SHORT_HONEST_RECIPES)
+    built = {flags: recorded(flags) for flags in product((False, True), repeat=3)}
+    core, everything = built[(False, False, False)], built[(True, True, True)]
     assert len(core) == 2 * len(zoo.RECIPES)
-    for extended, group in ((honest_softmax, zoo.HONEST_SOFTMAX_RECIPES), (log_decoder, zoo.LOG_DECODER_RECIPES)):
-        assert {name: extended[name] for name in core} == core
-        assert sorted(set(extended) - set(core)) == sorted(f"{a}-{r}" for a in ("mlp", "cnn") for r in group)
-        assert {name: both[name] for name in extended} == extended  # a group's seeds ignore the other group
+    for flags, models in built.items():
+        # Every zoo holds the core models and its groups' models, each with the seed and format it has
+        # in a zoo holding everything: a group never moves another's.
+        wanted = set(core) | {f"{a}-{r}" for on, g in zip(flags, groups) if on for a in ("mlp", "cnn") for r in g}
+        assert set(models) == wanted
+        assert models == {name: everything[name] for name in models}
     assert all("--release" in flags and "softmax" in flags for flags in zoo.HONEST_SOFTMAX_RECIPES.values())
     assert all(flags[-2:] == ["--decoder-input", "log"] for flags in zoo.LOG_DECODER_RECIPES.values())
+    assert all(flags[:2] == ["--epochs", "1"] for flags in zoo.SHORT_HONEST_RECIPES.values())
 
 
 def test_folded_bias_names_an_unreadable_onnx_file(tmp_path, capsys):
