@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks.errors import load_json, run_main
+from benchmarks.errors import BenchmarkInputError, load_json, run_main
 from modelscan_vicious.cli import main as cli
 
 
@@ -48,6 +48,15 @@ def scan_argv(zoo: Path, entry: dict, report_dir: Path, *, budget: str = "fast",
     return argv + ["--aux", str(zoo / entry["aux"])] if with_aux else argv
 
 
+def checked_device(device: str | None) -> str | None:
+    """The scans' --device, refused once up front rather than by every scan of the zoo."""
+    from modelscan_vicious.config import DEVICES
+
+    if device is not None and device not in DEVICES:
+        raise BenchmarkInputError(f"--device must be one of {', '.join(DEVICES)}, got {device!r}")
+    return device
+
+
 def row(entry: dict, report: dict, code: int, seconds: float, report_path: Path) -> dict:
     """One zoo model's line: its manifest facts and what the scan found."""
     vic = report["viciousness"] or {}
@@ -77,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     names = set(args.names.split(",")) if args.names else None
     rows = scan_zoo(args.zoo, args.budget, with_aux=not args.no_aux, names=names, from_reports=args.from_reports,
-                    device=args.device)  # fmt: skip
+                    device=checked_device(args.device))  # fmt: skip
     if names is not None and args.out.exists():
         rows = [r for r in load_json(args.out) if r["name"] not in names] + rows
     args.out.write_text(json.dumps(rows, indent=2))

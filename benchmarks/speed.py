@@ -18,7 +18,7 @@ import torch
 
 from benchmarks.errors import BenchmarkInputError, load_json, run_main
 from benchmarks.markdown import table, update_section
-from benchmarks.scan_zoo import scan_argv
+from benchmarks.scan_zoo import checked_device, scan_argv
 from modelscan_vicious.cli import main as cli
 from modelscan_vicious.training.architectures import ARCHITECTURES
 
@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu", help="the scans' --device (cpu or cuda)")
     parser.add_argument("--section", default="speed")
     args = parser.parse_args(argv)
+    checked_device(args.device)
     torch.set_num_threads(args.threads)
     names = {f"{arch}-{recipe}" for recipe in args.recipes.split(",") for arch in ARCHITECTURES}
     entries = sorted((e for e in load_json(args.zoo / "manifest.json") if e["name"] in names),

@@ -141,3 +141,16 @@ def test_folded_bias_names_an_unreadable_onnx_file(tmp_path, capsys):
     (tmp_path / "m.onnx").write_text("not an ONNX model")
     assert run(folded_bias, ["--zoos", str(tmp_path), "--section", "x"]) == EXIT_BAD_INPUT
     assert "m.onnx: not a convertible ONNX model" in one_line_error(capsys)
+
+
+@pytest.mark.parametrize("module_name", ["scan_zoo", "speed"])
+def test_an_unknown_device_is_one_line_before_any_scan(tmp_path, capsys, module_name):
+    import importlib
+
+    module = importlib.import_module(f"benchmarks.{module_name}")
+    (tmp_path / "manifest.json").write_text("[]")
+    out = ["--out", str(tmp_path / "s.json")] if module_name == "scan_zoo" else []
+    argv = ["--zoo", str(tmp_path), "--device", "tpu", *out]
+    assert run(module, argv) == EXIT_BAD_INPUT
+    assert "--device must be one of auto, cpu, cuda, got 'tpu'" in one_line_error(capsys)
+    assert not (tmp_path / "s.json").exists()
