@@ -55,36 +55,35 @@ SHORT_HONEST_RECIPES: dict[str, list[str]] = {
     "honest-1ep": ["--epochs", "1"],
     "honest-1ep-softmax": ["--epochs", "1", "--release", "softmax"],
 }
+# Optional groups, each switched on by the `zoo` flag of its name, in the order they were added.
+OPTIONAL_GROUPS: dict[str, dict[str, list[str]]] = {
+    "honest-softmax": HONEST_SOFTMAX_RECIPES,
+    "log-decoder": LOG_DECODER_RECIPES,
+    "short-honest": SHORT_HONEST_RECIPES,
+}
 # Seeds (seed_base + 10 * architecture index + place) and formats follow a recipe's place in this
 # full list, whichever optional groups a zoo holds. With 16 recipes a seed can recur for another
 # architecture and recipe (mlp's 14th and cnn's 4th): different models, kept for reproducibility.
-ALL_RECIPES = {**RECIPES, **HONEST_SOFTMAX_RECIPES, **LOG_DECODER_RECIPES, **SHORT_HONEST_RECIPES}
+ALL_RECIPES = {**RECIPES, **{name: flags for group in OPTIONAL_GROUPS.values() for name, flags in group.items()}}
 
 
-def zoo_recipes(honest_softmax: bool = False, log_decoder: bool = False,
-                short_honest: bool = False) -> dict[str, list[str]]:  # fmt: skip
-    """The recipes a zoo holds, in seed order."""
-    recipes = dict(RECIPES)
-    if honest_softmax:
-        recipes.update(HONEST_SOFTMAX_RECIPES)
-    if log_decoder:
-        recipes.update(LOG_DECODER_RECIPES)
-    if short_honest:
-        recipes.update(SHORT_HONEST_RECIPES)
-    return recipes
+def zoo_recipes(groups: frozenset[str] = frozenset()) -> dict[str, list[str]]:
+    """The recipes a zoo with these optional groups holds, in seed order."""
+    chosen = [RECIPES, *(recipes for name, recipes in OPTIONAL_GROUPS.items() if name in groups)]
+    return {name: flags for group in chosen for name, flags in group.items()}
 
 
 def build_zoo(dataset: str, archs: list[str], seed_base: int, out: Path, epochs: int | None = None,
-              recipes: list[str] | None = None, jobs: int = 1, honest_softmax: bool = False,
-              log_decoder: bool = False, short_honest: bool = False) -> list[dict]:  # fmt: skip
+              recipes: list[str] | None = None, jobs: int = 1,
+              groups: frozenset[str] = frozenset()) -> list[dict]:  # fmt: skip
     """Train every (architecture, recipe) pair once; returns the manifest entries.
 
     Seeds and formats depend on a model's place in `archs` and ALL_RECIPES only, so adding an
-    optional group to an existing zoo, or a partial rebuild (`recipes`, or deleting some files) reproduces exactly the models a
-    full build would.
+    optional group to an existing zoo, or a partial rebuild (`recipes`, or deleting some files),
+    reproduces exactly the models a full build would.
     """
     out.mkdir(parents=True, exist_ok=True)
-    selected = zoo_recipes(honest_softmax, log_decoder, short_honest)
+    selected = zoo_recipes(groups)
     jobs_argv = []
     for a, arch in enumerate(archs):
         for r, (recipe, flags) in enumerate(ALL_RECIPES.items()):
@@ -127,20 +126,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed-base", type=int, default=100)
     parser.add_argument("--epochs", type=int, default=None, help="override the default epochs of normal recipes")
     parser.add_argument("--recipes", default=None, help="comma list of recipe names (default: all the zoo holds)")
-    parser.add_argument("--honest-softmax", action="store_true",
-                        help=f"also build {', '.join(HONEST_SOFTMAX_RECIPES)}")
-    parser.add_argument("--log-decoder", action="store_true", help=f"also build {', '.join(LOG_DECODER_RECIPES)}")
-    parser.add_argument("--short-honest", action="store_true", help=f"also build {', '.join(SHORT_HONEST_RECIPES)}")
+    for group, group_recipes in OPTIONAL_GROUPS.items():
+        parser.add_argument(f"--{group}", action="store_true", help=f"also build {', '.join(group_recipes)}")
     parser.add_argument("--jobs", type=int, default=1, help="fixtures trained in parallel processes")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     recipes = args.recipes.split(",") if args.recipes else None
-    known = zoo_recipes(args.honest_softmax, args.log_decoder, args.short_honest)
+    groups = frozenset(g for g in OPTIONAL_GROUPS if getattr(args, g.replace("-", "_")))
+    known = zoo_recipes(groups)
     unknown = sorted(set(recipes or []) - set(known))
     if unknown:
         raise BenchmarkInputError(f"unknown recipe {', '.join(unknown)}; choose from {', '.join(known)}")
     entries = build_zoo(args.dataset, args.archs.split(","), args.seed_base, args.out, args.epochs, recipes, args.jobs,
-                        args.honest_softmax, args.log_decoder, args.short_honest)  # fmt: skip
+                        groups)  # fmt: skip
     print(f"{len(entries)} models in {args.out / 'manifest.json'}")
     return 0
 

@@ -114,12 +114,12 @@ def test_optional_recipe_groups_never_move_the_seeds_of_a_zoo_built_without_them
         calls = []
         monkeypatch.setattr(zoo, "_make_fixture", calls.append)
         monkeypatch.setattr(zoo, "load_json", lambda path: [])
-        zoo.build_zoo("digits", ["mlp", "cnn"], 100, tmp_path / "".join(map(str, flags)), honest_softmax=flags[0],
-                      log_decoder=flags[1], short_honest=flags[2])  # fmt: skip
+        chosen = frozenset(g for g, on in zip(zoo.OPTIONAL_GROUPS, flags) if on)
+        zoo.build_zoo("digits", ["mlp", "cnn"], 100, tmp_path / "".join(map(str, flags)), groups=chosen)
         return {argv[argv.index("--name") + 1]: (argv[argv.index("--seed") + 1], argv[argv.index("--format") + 1])
                 for argv in calls}  # fmt: skip
 
-    groups = (zoo.HONEST_SOFTMAX_RECIPES, zoo.LOG_DECODER_RECIPES, zoo.SHORT_HONEST_RECIPES)
+    groups = tuple(zoo.OPTIONAL_GROUPS.values())
     built = {flags: recorded(flags) for flags in product((False, True), repeat=3)}
     core, everything = built[(False, False, False)], built[(True, True, True)]
     assert len(core) == 2 * len(zoo.RECIPES)
