@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.errors import run_main
-from benchmarks.leakage import leaking_vicious
+from benchmarks.leakage import leaking_vicious, release_name
 from benchmarks.markdown import table, update_section
 from benchmarks.scan_rows import current_z, read_scan_rows, saved_evidence
 from modelscan_vicious.config import DEFAULT_FAIL_ON_PROBABILITY, DEFAULT_FAIL_ON_RISK
@@ -100,10 +100,7 @@ def render(rows: list[dict], summary: dict, command: str, title: str) -> str:
 
 
 def _release_name(row: dict) -> str:
-    """The release, and for vicious softmax models what their server's decoder reads."""
-    if row["release"] == "softmax" and row["label"] == "vicious":
-        return f"softmax, G on {'log p' if row.get('decoder_input') == 'log' else 'raw p'}"
-    return row["release"]
+    return release_name(row["release"], row["label"], row.get("decoder_input", "raw"))
 
 
 def _release_groups(rows: list[dict]) -> list[str]:

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from benchmarks.errors import load_json, run_main
+from benchmarks.leakage import release_name
 from benchmarks.markdown import table, update_section
 from modelscan_vicious.attacks.inverse_network import InverseNetworkAttack
 from modelscan_vicious.attacks.release import attack_features, released_outputs
@@ -39,8 +40,9 @@ def measure(zoo: Path, entry: dict, seed: int = 0) -> dict:
     with torch.no_grad():
         g_rec = decoder(torch.from_numpy(model.predict(data.eval))).numpy()
     g = score("server-G", data.eval, g_rec, data.covariance_samples)
-    log_g = entry["training"].get("decoder_input") == "log"
-    row = {"name": entry["name"], "release": entry["release"] + (", G on log p" if log_g else ""), "G": g.summary()}
+    decoder_input = entry["training"].get("decoder_input", "raw")
+    row = {"name": entry["name"], "release": release_name(entry["release"], entry["label"], decoder_input),
+           "decoder_input": decoder_input, "G": g.summary()}  # fmt: skip
     oracle = lambda x: attack_features(released_outputs(model.predict(x), model.output_kind, "logits"),  # noqa: E731
                                        model.output_kind, "logits")  # fmt: skip
     for budget in ("fast", "thorough"):
@@ -63,8 +65,9 @@ def render(rows: list[dict], command: str) -> str:
           r["G"]["R"], r["thorough"]["R"]] for r in rows],
     )  # fmt: skip
     gaps = [r["G"]["ssim"] - r["thorough"]["ssim"] for r in rows if r["release"] == "logits"]
-    log_gaps = [r["G"]["ssim"] - r["thorough"]["ssim"] for r in rows if r["release"].endswith("G on log p")]
-    log_text = f" Largest gap on softmax release with G on log-probabilities: **{max(log_gaps):.3f}**." if log_gaps else ""
+    log_gaps = [r["G"]["ssim"] - r["thorough"]["ssim"] for r in rows if r["decoder_input"] == "log"]
+    log_text = (f" Largest gap on softmax release with G on log-probabilities: **{max(log_gaps):.3f}**."
+                if log_gaps else "")  # fmt: skip
     ratios = [r["fast"]["ssim"] / r["thorough"]["ssim"] for r in rows]
     summary = (
         f"Spearman rank correlation of surrogate (thorough) SSIM with G's SSIM across {len(rows)} models: "

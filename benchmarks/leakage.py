@@ -12,6 +12,13 @@ from __future__ import annotations
 from pathlib import Path
 
 
+def release_name(release: str, label: str, decoder_input: str = "raw") -> str:
+    """The release, and for a vicious softmax model what its server's decoder G reads."""
+    if release == "softmax" and label == "vicious":
+        return f"softmax, G on {'log p' if decoder_input == 'log' else 'raw p'}"
+    return release
+
+
 def zoo_of(row: dict) -> str:
     """A row's zoo folder: scan_zoo writes reports to <zoo>/reports/."""
     return str(Path(row["report"]).parent.parent)
