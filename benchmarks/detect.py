@@ -69,7 +69,8 @@ def render(rows: list[dict], summary: dict, command: str, title: str) -> str:
          "FPR (honest flagged)", "leaking vicious: n, ROC-AUC, TPR", "ROC-AUC of R alone",
          f"TPR / FPR of R>={DEFAULT_FAIL_ON_RISK}", "TPR / FPR of the default exit code", "median scan s"],
         [[f"{summary['n_honest']}/{summary['n_vicious']}", summary["auc_probability"], summary["tpr"], summary["fpr"],
-          f"{summary['n_leaking']}, {summary['auc_leaking']:.3f}, {summary['tpr_leaking']:.3f}", summary["auc_R"], f"{summary['tpr_R']:.2f} / {summary['fpr_R']:.2f}",
+          f"{summary['n_leaking']}, {summary['auc_leaking']:.3f}, {summary['tpr_leaking']:.3f}", summary["auc_R"],
+          f"{summary['tpr_R']:.2f} / {summary['fpr_R']:.2f}",
           f"{summary['tpr_gate']:.2f} / {summary['fpr_gate']:.2f}", summary["median_seconds"]]],
     )  # fmt: skip
     leaking = leaking_vicious(rows)
@@ -131,7 +132,8 @@ def _release_summary(rows: list[dict], group: str, threshold: float = DEFAULT_FA
 def _arch_summary(rows: list[dict], arch: str) -> tuple:
     mine = [r for r in rows if r["architecture"] == arch]
     y = np.array([r["label"] == "vicious" for r in mine])
-    return _auc(y, np.array([r["probability"] for r in mine], dtype=float)), float(np.median([r["seconds"] for r in mine]))
+    p = np.array([r["probability"] for r in mine], dtype=float)
+    return _auc(y, p), float(np.median([r["seconds"] for r in mine]))
 
 
 def main(argv: list[str] | None = None) -> int:
