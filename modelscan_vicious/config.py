@@ -29,17 +29,21 @@ class Budget:
     n_bootstrap: int  # bootstrap resamples for the probability interval
     rmle_steps: int  # optimisation steps of the white-box rMLE attack
     rmle_samples: int  # held-out inputs the rMLE attack inverts
+    timeout_s: float  # default wall-clock limit of one model's scan (--timeout)
 
 
 BUDGETS = {
     "fast": Budget("fast", n_references=3, reference_epochs=20, finetune_steps=30, attack_epochs=40, max_aux=2000,
-                   n_bootstrap=200, rmle_steps=200, rmle_samples=32),
+                   n_bootstrap=200, rmle_steps=200, rmle_samples=32, timeout_s=1800),
     "standard": Budget("standard", n_references=4, reference_epochs=30, finetune_steps=50, attack_epochs=80,
-                       max_aux=5000, n_bootstrap=500, rmle_steps=500, rmle_samples=64),
+                       max_aux=5000, n_bootstrap=500, rmle_steps=500, rmle_samples=64, timeout_s=3600),
     "thorough": Budget("thorough", n_references=6, reference_epochs=40, finetune_steps=80, attack_epochs=200,
-                       max_aux=20000, n_bootstrap=1000, rmle_steps=2000, rmle_samples=128),
+                       max_aux=20000, n_bootstrap=1000, rmle_steps=2000, rmle_samples=128, timeout_s=14400),
 }  # fmt: skip
 
+# RLIMIT_AS counts address space, not resident memory: PyTorch and onnxruntime map about 2.5 GiB
+# before the first tensor, and a fast digits scan peaks near 3.5 GiB (docs/benchmarks.md).
+DEFAULT_MAX_MEMORY = "8G"
 RELEASE_CHOICES = ("logits", "softmax", "label")  # plus "top-K" for K >= 1
 DEVICES = ("auto", "cpu", "cuda")
 FORMATS = ("json", "html", "sarif")
@@ -63,6 +67,10 @@ class ScanConfig:
     mitigate: bool = False
     jobs: int = 1  # models scanned in parallel worker processes
     quiet: bool = False
+    timeout: float | None = None  # seconds per model; None: the budget's default
+    max_memory_bytes: int = field(default_factory=lambda: parse_memory(DEFAULT_MAX_MEMORY))
+    containment: bool = True  # False only for measuring its overhead (--no-containment)
+    allow_weak_containment: bool = False
 
     def __post_init__(self) -> None:
         parse_release(self.release)
@@ -77,6 +85,15 @@ class ScanConfig:
             raise UsageError(f"--jobs must be at least 1, got {self.jobs}")
         if self.pixel_range not in ("auto", "0-1", "0-255"):
             raise UsageError(f"--pixel-range must be auto, 0-1 or 0-255, got {self.pixel_range!r}")
+        if self.timeout is not None and not self.timeout > 0:
+            raise UsageError(f"--timeout must be a positive number of seconds, got {self.timeout}")
+        if self.max_memory_bytes < MIN_MEMORY_BYTES:
+            raise UsageError(f"--max-memory must be at least {MIN_MEMORY_BYTES >> 30} GiB (PyTorch alone maps about "
+                             f"2.5 GiB), got {self.max_memory_bytes / 2**30:.2f} GiB")  # fmt: skip
+
+    @property
+    def timeout_s(self) -> float:
+        return self.timeout if self.timeout is not None else self.budget.timeout_s
 
     def settings_dict(self) -> dict:
         return {
@@ -101,6 +118,24 @@ def parse_release(release: str) -> tuple[str, int | None]:
     if release.startswith("top-") and release[4:].isdigit() and int(release[4:]) >= 1:
         return "top-k", int(release[4:])
     raise UsageError(f"--release must be logits, softmax, label or top-K (e.g. top-3), got {release!r}")
+
+
+MIN_MEMORY_BYTES = 3 << 30
+_MEMORY_UNITS = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def parse_memory(text: str) -> int:
+    """'8G', '512M', '4096' (MiB), '2.5GiB' -> bytes."""
+    value = text.strip().upper().removesuffix("IB").removesuffix("B")
+    unit = _MEMORY_UNITS.get(value[-1:], None)
+    number = value[:-1] if unit else value
+    try:
+        amount = float(number)
+    except ValueError:
+        raise UsageError(f"--max-memory must be a size such as 8G or 512M, got {text!r}") from None
+    if not amount > 0:
+        raise UsageError(f"--max-memory must be positive, got {text!r}")
+    return int(amount * (unit or _MEMORY_UNITS["M"]))
 
 
 def parse_input_shape(text: str | None) -> tuple[int, int, int] | None:

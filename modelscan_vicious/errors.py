@@ -34,6 +34,14 @@ class InputShapeError(ModelLoadError):
     """The model's input shape cannot be inferred, or the model rejects it."""
 
 
+class ResourceLimitError(ScanError):
+    """The scan of one model reached its time or memory limit and was stopped."""
+
+
+class ContainmentError(ScanError):
+    """The model could not be run in its sandbox (missing kernel features, or the worker failed)."""
+
+
 class DataLoadError(ScanError):
     """A labelled CSV, auxiliary data file or image is missing or malformed."""
 
@@ -54,3 +62,22 @@ class UsageError(ScanError):
     """Command-line arguments or configuration values are invalid."""
 
     exit_code = EXIT_USAGE_ERROR
+
+
+def first_line(err: BaseException, limit: int = 300) -> str:
+    """The first non-empty line of an exception's message, or its type name when it has none."""
+    for line in str(err).splitlines():
+        if line.strip():
+            return line.strip()[:limit]
+    return type(err).__name__
+
+
+# What PyTorch, onnxruntime and NumPy say when an allocation fails under the memory limit (RLIMIT_AS).
+_ALLOCATION_FAILURES = ("can't allocate memory", "cannot allocate memory", "bad_alloc", "failed to allocate",
+                        "out of memory", "unable to allocate")  # fmt: skip
+
+
+def raise_if_out_of_memory(path: object, err: BaseException) -> None:
+    """Turn an allocation failure inside the model into the memory-limit error the user can act on."""
+    if isinstance(err, MemoryError) or any(s in str(err).lower() for s in _ALLOCATION_FAILURES):
+        raise ResourceLimitError(f"{path}: the model exceeded the scan's memory limit (--max-memory)") from err

@@ -72,6 +72,31 @@ def probe_inputs(input_shape: tuple[int, int, int], n: int = 16) -> np.ndarray:
     return np.random.default_rng(0).random((n, *input_shape), dtype=np.float32)
 
 
+def classifier_outputs(path: Path, outputs: np.ndarray) -> np.ndarray:
+    """(N, classes) float32 from a classifier's raw output; trailing singleton dimensions, as a
+    1x1 convolution head leaves them (N, classes, 1, 1), are dropped. Any other shape is refused."""
+    from modelscan_vicious.errors import ModelLoadError
+
+    outputs = np.asarray(outputs)
+    while outputs.ndim > 2 and outputs.shape[-1] == 1:
+        outputs = outputs[..., 0]
+    if outputs.ndim != 2:
+        raise ModelLoadError(f"{path}: the model's outputs have shape {tuple(outputs.shape)}; "
+                             "a classifier gives (N, classes)")  # fmt: skip
+    return outputs.astype(np.float32)
+
+
+def check_probe_outputs(path: Path, outputs: np.ndarray) -> None:
+    """Refuse outputs no classifier gives: fewer than two classes, or NaN/Inf on ordinary inputs."""
+    from modelscan_vicious.errors import ModelLoadError
+
+    if outputs.shape[1] < 2:
+        raise ModelLoadError(f"{path}: the model has one class (outputs of shape {tuple(outputs.shape)}); "
+                             "a classifier needs at least two")  # fmt: skip
+    if not np.isfinite(outputs).all():
+        raise ModelLoadError(f"{path}: the model's outputs are not finite (NaN or Inf) on ordinary inputs")
+
+
 def check_probe_time(path: Path, seconds: float) -> None:
     """Refuse models whose first 16 queries took unreasonably long: the scan makes thousands."""
     from modelscan_vicious.errors import ModelLoadError

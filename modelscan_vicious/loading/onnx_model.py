@@ -7,10 +7,16 @@ from pathlib import Path
 
 import numpy as np
 
-from modelscan_vicious.errors import InputShapeError, ModelLoadError
-from modelscan_vicious.loading.base import SuspectModel, check_probe_time, classify_outputs, probe_inputs
-
-STANDARD_DOMAINS = {"", "ai.onnx", "ai.onnx.ml"}
+from modelscan_vicious.errors import InputShapeError, ModelLoadError, raise_if_out_of_memory
+from modelscan_vicious.loading.base import (
+    SuspectModel,
+    check_probe_outputs,
+    check_probe_time,
+    classifier_outputs,
+    classify_outputs,
+    probe_inputs,
+)
+from modelscan_vicious.loading.onnx_safety import inspect_onnx
 
 
 class OnnxSuspectModel(SuspectModel):
@@ -18,7 +24,9 @@ class OnnxSuspectModel(SuspectModel):
 
     def __init__(self, path: Path, *, input_shape: tuple[int, int, int] | None, device: str) -> None:
         self._path = path
-        self._proto = _parse(path)
+        self._proto = parse_onnx(path)
+        self.external_files = inspect_onnx(path, self._proto).external_files
+        _load_external_data(path, self._proto, self.external_files)
         _refuse_unsafe(path, self._proto)
         self._session = _session(path, self._proto, device)
         graph_input = self._session.get_inputs()[0]
@@ -29,20 +37,22 @@ class OnnxSuspectModel(SuspectModel):
         start = time.perf_counter()
         outputs = self._run(probe_inputs(shape), shape, path)
         check_probe_time(path, time.perf_counter() - start)
+        check_probe_outputs(path, outputs)
         super().__init__(path, shape, int(outputs.shape[1]), classify_outputs(outputs))
 
     def _run(self, inputs: np.ndarray, shape: tuple[int, int, int], path: Path) -> np.ndarray:
         try:
             return self.predict(inputs)  # predict, not predict_raw: it honours a fixed batch dimension
+        except ModelLoadError:
+            raise
         except Exception as err:  # onnxruntime raises its own untyped errors
+            raise_if_out_of_memory(path, err)
             raise InputShapeError(f"{path}: the model rejects inputs of shape {shape} ({_first_line(err)})") from err
 
     def predict_raw(self, inputs: np.ndarray) -> np.ndarray:
         feed = inputs.reshape(len(inputs), -1) if self._input_rank == 2 else inputs
         out = self._session.run(None, {self._input_name: np.ascontiguousarray(feed, dtype=np.float32)})[0]
-        if out.ndim != 2:
-            raise ModelLoadError(f"{self._path}: expected (N, classes) outputs, got shape {out.shape}")
-        return out.astype(np.float32)
+        return classifier_outputs(self._path, out)
 
     def predict(self, inputs: np.ndarray, batch_size: int = 256) -> np.ndarray:
         step = self._fixed_batch or batch_size
@@ -67,26 +77,33 @@ class OnnxSuspectModel(SuspectModel):
         return module
 
 
-def _parse(path: Path):
+def parse_onnx(path: Path):
     import onnx
     from google.protobuf.message import DecodeError
 
     try:
-        return onnx.load(str(path), load_external_data=False)
+        return onnx.load(str(path), load_external_data=False)  # external data only after inspect_onnx
     except (DecodeError, ValueError, OSError, RuntimeError) as err:
         raise ModelLoadError(f"{path}: not a valid ONNX file ({_first_line(err)})") from err
+
+
+def _load_external_data(path: Path, proto, files: list[Path]) -> None:
+    """Read the external data `inspect_onnx` vetted (regular files in the model's folder, sizes checked)."""
+    if not files:
+        return
+    from onnx.external_data_helper import load_external_data_for_model
+
+    try:
+        load_external_data_for_model(proto, str(path.parent))
+    except (OSError, ValueError) as err:
+        raise ModelLoadError(f"{path}: cannot read ONNX external data ({_first_line(err)})") from err
 
 
 def _refuse_unsafe(path: Path, proto) -> None:
     import onnx
 
-    for tensor in proto.graph.initializer:
-        if tensor.data_location == onnx.TensorProto.EXTERNAL:
-            raise ModelLoadError(f"{path}: refusing ONNX with external data files (tensor {tensor.name!r})")
-    custom = sorted({n.domain for n in proto.graph.node if n.domain not in STANDARD_DOMAINS})
-    if custom or proto.functions:
-        what = ", ".join(custom) if custom else "model-local functions"
-        raise ModelLoadError(f"{path}: refusing ONNX with custom operators ({what})")
+    if len(proto.graph.output) != 1:
+        raise ModelLoadError(f"{path}: the model has {len(proto.graph.output)} outputs; a classifier has exactly one")
     try:
         onnx.checker.check_model(proto)
     except onnx.checker.ValidationError as err:

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import io
-import zipfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-from modelscan_vicious.errors import InputShapeError, ModelLoadError
-from modelscan_vicious.loading.base import SuspectModel, check_probe_time, classify_outputs, probe_inputs
-
-ALLOWED_NAMESPACES = {"aten", "prim"}
+from modelscan_vicious.errors import InputShapeError, ModelLoadError, first_line, raise_if_out_of_memory
+from modelscan_vicious.loading.base import (
+    SuspectModel,
+    check_probe_outputs,
+    check_probe_time,
+    classifier_outputs,
+    classify_outputs,
+    probe_inputs,
+)
+from modelscan_vicious.loading.torchscript_safety import check_archive, check_loaded_module
 
 
 class TorchScriptSuspectModel(SuspectModel):
@@ -27,24 +32,25 @@ class TorchScriptSuspectModel(SuspectModel):
         device: str,
     ) -> None:
         self._path = path  # for error messages raised before SuspectModel.__init__ sets self.path
+        check_archive(path)  # before a byte is inflated or loaded
         self._bytes = path.read_bytes()
-        _require_torchscript_archive(path, self._bytes)
         self._device = device
         self._module = self._load()
-        _refuse_foreign_operators(path, self._module)
+        check_loaded_module(path, self._module)  # before the first call
         shape = input_shape or infer_input_shape(path, self._module, n_pixels)
         try:
             start = time.perf_counter()
             outputs = self.predict(probe_inputs(shape), batch_size=16)
             seconds = time.perf_counter() - start
+        except ModelLoadError:
+            raise
         except Exception as err:  # TorchScript raises RuntimeError with multi-line traces
-            first = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
+            raise_if_out_of_memory(path, err)
             raise InputShapeError(
-                f"{path}: the model rejects input shape {shape} ({first}); pass --input-shape C,H,W"
+                f"{path}: the model rejects input shape {shape} ({first_line(err, 200)}); pass --input-shape C,H,W"
             ) from err
         check_probe_time(path, seconds)
-        if outputs.ndim != 2:
-            raise ModelLoadError(f"{path}: expected (N, classes) outputs, got shape {outputs.shape}")
+        check_probe_outputs(path, outputs)
         super().__init__(path, shape, int(outputs.shape[1]), classify_outputs(outputs))
 
     def _load(self):
@@ -65,9 +71,10 @@ class TorchScriptSuspectModel(SuspectModel):
             for i in range(0, len(inputs), batch_size):
                 batch = torch.from_numpy(np.ascontiguousarray(inputs[i : i + batch_size], dtype=np.float32))
                 out = module(batch.to(self._device))
-                if isinstance(out, (tuple, list)):
-                    out = out[0]
-                outs.append(out.float().cpu().numpy())
+                if isinstance(out, (tuple, list, dict)) or not isinstance(out, torch.Tensor):
+                    raise ModelLoadError(f"{self._path}: the model returns {type(out).__name__} outputs; "
+                                         "a classifier returns one tensor")  # fmt: skip
+                outs.append(classifier_outputs(self._path, out.float().cpu().numpy()))
         return np.concatenate(outs)
 
     def trainable_copy(self):
@@ -75,39 +82,6 @@ class TorchScriptSuspectModel(SuspectModel):
         for param in module.parameters():
             param.requires_grad_(True)
         return module
-
-
-def _require_torchscript_archive(path: Path, data: bytes) -> None:
-    try:
-        names = zipfile.ZipFile(io.BytesIO(data)).namelist()
-    except zipfile.BadZipFile:
-        raise ModelLoadError(
-            f"{path}: not a TorchScript archive (old-style pickled checkpoint or corrupt file); "
-            "export with torch.jit.save or to ONNX"
-        ) from None
-    has_code = any("/code/" in n for n in names) and any(n.endswith("constants.pkl") for n in names)
-    if not has_code:
-        raise ModelLoadError(
-            f"{path}: a pickled PyTorch checkpoint (torch.save), not TorchScript; refusing to unpickle it; "
-            "export with torch.jit.save or to ONNX"
-        )
-
-
-def _refuse_foreign_operators(path: Path, module) -> None:
-    try:
-        graph = module.inlined_graph
-    except Exception as err:
-        raise ModelLoadError(f"{path}: TorchScript module has no inspectable forward graph") from err
-    foreign = sorted({n.kind() for n in _all_nodes(graph) if n.kind().split("::")[0] not in ALLOWED_NAMESPACES})
-    if foreign:
-        raise ModelLoadError(f"{path}: refusing TorchScript with non-standard operators ({', '.join(foreign[:5])})")
-
-
-def _all_nodes(graph):
-    for node in graph.nodes():
-        yield node
-        for block in node.blocks():
-            yield from _all_nodes(block)
 
 
 def infer_input_shape(path: Path, module, n_pixels: int | None) -> tuple[int, int, int]:

@@ -40,7 +40,11 @@ def scan_many(
 
 
 def _scan_or_error(path: Path, config: ScanConfig, on_stage=lambda _: None) -> Outcome:
+    from modelscan_vicious.containment.runner import scan_contained
+
     try:
+        if config.containment:
+            return scan_contained(path, config, on_stage=on_stage)
         return scan_model(path, config, on_stage=on_stage)
     except ScanError as err:  # returned, not raised: it crosses the process boundary as a value
         return err

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-SCHEMA_VERSION = "1.0.0"
+SCHEMA_VERSION = "1.1.0"
 
 
 @dataclass(frozen=True)
@@ -107,6 +107,20 @@ class Verdict:
 
 
 @dataclass(frozen=True)
+class ContainmentInfo:
+    """How the model was contained while it ran (README "Containment")."""
+
+    mechanisms: list[str]  # e.g. network-namespace, rlimit-address-space, landlock-abi-7-filesystem
+    weak: bool  # True when a mechanism was missing and the user accepted it (--allow-weak-containment)
+    timeout_s: float  # wall-clock limit of this model's scan
+    max_memory_bytes: int
+    files_read: list[str]  # the model's own files the worker could read (model, vetted external data)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class ScanResult:
     model: ModelInfo | None  # None when the model could not be loaded
     model_path: str
@@ -120,6 +134,7 @@ class ScanResult:
     mitigations: list[Any] = field(default_factory=list)  # scan.mitigations.MitigationResult, with --mitigate
     tool_version: str = ""
     schema_version: str = SCHEMA_VERSION
+    containment: ContainmentInfo | None = None  # None: scanned in-process (--no-containment)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -134,4 +149,5 @@ class ScanResult:
             "timings": dict(self.timings),
             "plugins": [p.to_dict() for p in self.plugins],
             "mitigations": [m.to_dict() for m in self.mitigations],
+            "containment": self.containment.to_dict() if self.containment else None,
         }
