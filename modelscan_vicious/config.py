@@ -41,8 +41,9 @@ BUDGETS = {
                        max_aux=20000, n_bootstrap=1000, rmle_steps=2000, rmle_samples=128, timeout_s=14400),
 }  # fmt: skip
 
-# RLIMIT_AS counts address space, not resident memory: PyTorch and onnxruntime map about 2.5 GiB
-# before the first tensor, and a fast digits scan peaks near 3.5 GiB (docs/benchmarks.md).
+# RLIMIT_AS counts address space, not resident memory: the worker's imports (PyTorch, onnxruntime,
+# scikit-learn) map 0.9 GiB before the first tensor, and a fast digits scan peaked at 1.0 GiB (0.5 GiB
+# resident, one thread). The default leaves room for RGB models at 224 px.
 DEFAULT_MAX_MEMORY = "8G"
 RELEASE_CHOICES = ("logits", "softmax", "label")  # plus "top-K" for K >= 1
 DEVICES = ("auto", "cpu", "cuda")
@@ -88,8 +89,8 @@ class ScanConfig:
         if self.timeout is not None and not self.timeout > 0:
             raise UsageError(f"--timeout must be a positive number of seconds, got {self.timeout}")
         if self.max_memory_bytes < MIN_MEMORY_BYTES:
-            raise UsageError(f"--max-memory must be at least {MIN_MEMORY_BYTES >> 30} GiB (PyTorch alone maps about "
-                             f"2.5 GiB), got {self.max_memory_bytes / 2**30:.2f} GiB")  # fmt: skip
+            raise UsageError(f"--max-memory must be at least {MIN_MEMORY_BYTES >> 30} GiB (the worker's libraries "
+                             f"alone map 0.9 GiB), got {self.max_memory_bytes / 2**30:.2f} GiB")  # fmt: skip
 
     @property
     def timeout_s(self) -> float:
@@ -120,7 +121,7 @@ def parse_release(release: str) -> tuple[str, int | None]:
     raise UsageError(f"--release must be logits, softmax, label or top-K (e.g. top-3), got {release!r}")
 
 
-MIN_MEMORY_BYTES = 3 << 30
+MIN_MEMORY_BYTES = 1 << 30
 _MEMORY_UNITS = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from modelscan_vicious.config import ScanConfig
 from modelscan_vicious.containment.sandbox import SandboxSpec
 from modelscan_vicious.containment.worker import OUTCOME_FILE, REQUEST_FILE, STAGE_PREFIX, WorkerRequest
+from modelscan_vicious.detectors.calibration import CALIBRATION_ENV
 from modelscan_vicious.errors import ContainmentError, ResourceLimitError, ScanError
 from modelscan_vicious.scan.result import ScanResult
 
@@ -30,7 +31,7 @@ POLL_SECONDS = 0.05
 MAX_OUTCOME_BYTES = 1 << 20
 # Passed through to the worker; everything else in the user's environment (tokens, proxies) stays out.
 # The numeric libraries' settings must pass: OPENBLAS_CORETYPE alone changed R in the 16th digit.
-_PASSED_ENVIRONMENT = ("PATH", "LANG", "LC_ALL", "LD_LIBRARY_PATH", "MODELSCAN_VICIOUS_DEBUG")
+_PASSED_ENVIRONMENT = ("PATH", "LANG", "LC_ALL", "LD_LIBRARY_PATH", "MODELSCAN_VICIOUS_DEBUG", CALIBRATION_ENV)
 _PASSED_PREFIXES = ("OMP_", "GOMP_", "KMP_", "MKL_", "OPENBLAS_", "NVPL_", "DNNL_", "ONEDNN_", "ATEN_", "TORCH_",
                     "PYTORCH_", "CUDA_", "CUBLAS_", "CUDNN_", "NVIDIA_")  # fmt: skip
 
@@ -60,10 +61,13 @@ def _sandbox(scratch: Path, config: ScanConfig) -> SandboxSpec:
 
 
 def _data_paths(config: ScanConfig) -> tuple[str, ...]:
-    """The data the user named: the labelled CSV (with its folder when it lists image files) and --aux."""
+    """The data the user named: the labelled CSV (with its folder when it lists image files), --aux, and a
+    calibration file named by the environment."""
     from modelscan_vicious.data.labelled_csv import read_csv_layout
 
     paths = [str(config.labels.absolute())]
+    if os.environ.get(CALIBRATION_ENV):
+        paths.append(str(Path(os.environ[CALIBRATION_ENV]).absolute()))
     if read_csv_layout(config.labels).kind == "paths":
         paths.append(str(config.labels.absolute().parent))
     if config.aux is not None and config.aux.exists():

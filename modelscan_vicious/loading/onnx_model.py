@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 
@@ -104,12 +105,24 @@ def _refuse_unsafe(path: Path, proto) -> None:
 
     if len(proto.graph.output) != 1:
         raise ModelLoadError(f"{path}: the model has {len(proto.graph.output)} outputs; a classifier has exactly one")
+    if not _has_weights(proto):
+        raise ModelLoadError(f"{path}: the model has no weights: nothing trainable to compare with honest training")
     try:
         onnx.checker.check_model(proto)
     except onnx.checker.ValidationError as err:
         raise ModelLoadError(f"{path}: invalid ONNX graph ({_first_line(err)})") from err
     if len(proto.graph.input) - len(proto.graph.initializer) > 1 and _n_real_inputs(proto) != 1:
         raise ModelLoadError(f"{path}: expected a classifier with one image input, found {_n_real_inputs(proto)}")
+
+
+_FLOAT_TYPES = (1, 10, 11, 16)  # FLOAT, FLOAT16, DOUBLE, BFLOAT16
+
+
+def _has_weights(proto) -> bool:
+    """A float tensor of more than one element among the initializers or Constant values."""
+    tensors = [*proto.graph.initializer]
+    tensors += [a.t for n in proto.graph.node if n.op_type == "Constant" for a in n.attribute if a.HasField("t")]
+    return any(t.data_type in _FLOAT_TYPES and math.prod(t.dims) > 1 for t in tensors)
 
 
 def _n_real_inputs(proto) -> int:

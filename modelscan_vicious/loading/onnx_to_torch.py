@@ -49,6 +49,9 @@ def onnx_to_torch(onnx_model):
         module = onnx2torch.convert(onnx_model)
     except Exception as err:  # the converter raises bare NotImplementedError/KeyError for unknown ops
         raise ModelNotTrainableError(f"cannot convert the ONNX graph to PyTorch ({type(err).__name__}: {err})") from err
-    for param in module.parameters():
+    parameters = list(module.parameters())
+    if not parameters:  # e.g. weights written as constants feeding MatMul + Add: nothing an optimiser can move
+        raise ModelNotTrainableError("the converted graph holds its weights as constants, not trainable parameters")
+    for param in parameters:
         param.requires_grad_(True)
     return module.float()

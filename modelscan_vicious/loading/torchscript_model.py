@@ -8,7 +8,13 @@ from pathlib import Path
 
 import numpy as np
 
-from modelscan_vicious.errors import InputShapeError, ModelLoadError, first_line, raise_if_out_of_memory
+from modelscan_vicious.errors import (
+    InputShapeError,
+    ModelLoadError,
+    ModelNotTrainableError,
+    first_line,
+    raise_if_out_of_memory,
+)
 from modelscan_vicious.loading.base import (
     SuspectModel,
     check_probe_outputs,
@@ -37,6 +43,8 @@ class TorchScriptSuspectModel(SuspectModel):
         self._device = device
         self._module = self._load()
         check_loaded_module(path, self._module)  # before the first call
+        if not any(t.is_floating_point() and t.numel() > 1 for t in [*self._module.parameters(), *self._module.buffers()]):
+            raise ModelLoadError(f"{path}: the model has no weights: nothing trainable to compare with honest training")
         shape = input_shape or infer_input_shape(path, self._module, n_pixels)
         try:
             start = time.perf_counter()
@@ -79,6 +87,8 @@ class TorchScriptSuspectModel(SuspectModel):
 
     def trainable_copy(self):
         module = self._load()  # a fresh copy from the archive bytes: the black box stays untouched
+        if not list(module.parameters()):
+            raise ModelNotTrainableError("the TorchScript module holds its weights as buffers, not trainable parameters")
         for param in module.parameters():
             param.requires_grad_(True)
         return module

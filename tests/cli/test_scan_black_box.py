@@ -8,6 +8,11 @@ from modelscan_vicious.errors import EXIT_RISK_FOUND, EXIT_SCAN_ERROR, ModelNotT
 from modelscan_vicious.loading.onnx_model import OnnxSuspectModel
 
 
+# The patched loader lives in this process, so these scans run in-process: the contained worker is a
+# fresh interpreter that never sees a monkeypatch.
+IN_PROCESS = "--no-containment"
+
+
 def no_trainable_copy(self):
     raise ModelNotTrainableError("cannot convert the ONNX graph to PyTorch (test)")
 
@@ -16,7 +21,7 @@ def test_black_box_fallback_is_recorded_and_never_passes_silently(tiny_models, l
                                                                   tiny_scan):  # fmt: skip
     tiny_scan.setattr(OnnxSuspectModel, "trainable_copy", no_trainable_copy)
     model = tiny_models.honest_onnx.path
-    rc = scan([model], tmp_path, "--fail-on-risk", HIGH_RISK_GATE, labels=labels_csv, aux=aux_npz)
+    rc = scan([model], tmp_path, "--fail-on-risk", HIGH_RISK_GATE, IN_PROCESS, labels=labels_csv, aux=aux_npz)
     doc = report(tmp_path, model.stem)
     vic = doc["viciousness"]
     assert vic["mode"] == "black-box" and vic["probability"] is not None
@@ -34,5 +39,6 @@ def test_black_box_fallback_is_recorded_and_never_passes_silently(tiny_models, l
 def test_black_box_risk_found_still_fails(tiny_models, labels_csv, aux_npz, tmp_path, tiny_scan):
     tiny_scan.setattr(OnnxSuspectModel, "trainable_copy", no_trainable_copy)
     model = tiny_models.vicious_onnx.path
-    assert scan([model], tmp_path, "--fail-on-probability", "0", labels=labels_csv, aux=aux_npz) == EXIT_RISK_FOUND
+    rc = scan([model], tmp_path, "--fail-on-probability", "0", IN_PROCESS, labels=labels_csv, aux=aux_npz)
+    assert rc == EXIT_RISK_FOUND
     assert report(tmp_path, model.stem)["verdict"]["status"] == "failed"
