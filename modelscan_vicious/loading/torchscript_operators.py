@@ -383,7 +383,10 @@ def graph_kinds(graph: Any) -> set[str]:
     import torch
 
     inlined = graph.copy()
-    torch._C._jit_pass_inline(inlined)
+    # The scan runs TorchScript with optimized_execution(False); under it the inliner leaves calls to
+    # submodules as prim::CallMethod (seen on a traced CNN). The walk needs every call inlined.
+    with torch.jit.optimized_execution(True):
+        torch._C._jit_pass_inline(inlined)
     kinds: set[str] = set()
     _collect(inlined, kinds)
     return kinds

@@ -283,3 +283,13 @@ def test_walking_does_not_change_the_module(build: Callable[[], nn.Module]):
     before = str(scripted.graph)
     scripted_operator_kinds(scripted)
     assert str(scripted.graph) == before  # inlining works on copies
+
+
+def test_calls_are_inlined_under_the_scans_execution_mode():
+    """The scan runs with optimized_execution(False), under which the inliner once left a traced CNN's
+    submodule calls as prim::CallMethod, and every honest TorchScript CNN was refused."""
+    from modelscan_vicious.training.architectures import build_classifier
+
+    traced = torch.jit.trace(build_classifier("cnn", (1, 8, 8), 10).eval(), torch.rand(2, 1, 8, 8))
+    with torch.jit.optimized_execution(False):
+        assert refused(reloaded(traced)) == {}
