@@ -48,7 +48,11 @@ def scan_contained(path: Path, config: ScanConfig, on_stage: Callable[[str], Non
         )  # fmt: skip
         (scratch / REQUEST_FILE).write_bytes(pickle.dumps(request))
         returncode, stopped = _run_worker(scratch, path, config, on_stage)
-        return _answer(scratch, path, config, returncode, stopped)
+        try:
+            return _answer(scratch, path, config, returncode, stopped)
+        except ScanError:
+            _show_worker_log(scratch)
+            raise
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -148,6 +152,13 @@ def _answer(scratch: Path, path: Path, config: ScanConfig, returncode: int, stop
         error.exit_code = code if code in (2, 3, 4) else 2
         raise error
     return decode_result(scratch)
+
+
+def _show_worker_log(scratch: Path) -> None:
+    """With MODELSCAN_VICIOUS_DEBUG set, the worker's own stderr (tracebacks, warnings) before it is deleted."""
+    if os.environ.get("MODELSCAN_VICIOUS_DEBUG"):
+        with (scratch / "worker.log").open("rb") as fh:
+            sys.stderr.write(fh.read(MAX_OUTCOME_BYTES).decode("utf-8", "replace"))
 
 
 def _read_outcome(scratch: Path) -> dict | None:

@@ -9,8 +9,10 @@ stage names go to stdout, one per line, for the progress display.
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import sys
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +44,8 @@ def main(scratch: Path) -> int:
         mechanisms = _contain(request)
         _write_outcome(scratch, _scan(request, scratch, mechanisms))
     except BaseException as err:  # every failure becomes an outcome the scanner can read
+        if os.environ.get("MODELSCAN_VICIOUS_DEBUG"):
+            traceback.print_exc()  # into the worker's log, which the scanner shows in debug mode
         _write_outcome(scratch, _error_outcome(request, err))
     return 0
 
