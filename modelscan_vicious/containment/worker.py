@@ -51,21 +51,24 @@ def main(scratch: Path) -> int:
 
 
 def _contain(request: WorkerRequest) -> list[str]:
-    from modelscan_vicious.containment import landlock
-    from modelscan_vicious.containment.sandbox import apply_rlimits, isolate_network, restrict_files
+    from modelscan_vicious.containment import landlock, sandbox
     from modelscan_vicious.errors import ContainmentError
 
-    mechanisms = isolate_network() + apply_rlimits(request.sandbox)
+    mechanisms = sandbox.isolate_network() + sandbox.apply_rlimits(request.sandbox)
     folder = str(request.model.absolute().parent)
     try:  # first layer: the model's folder readable, so the static checks can vet external data
-        mechanisms += restrict_files(request.sandbox, (folder, *request.data_paths))
+        mechanisms += sandbox.restrict_files(request.sandbox, (folder, *request.data_paths))
     except landlock.LandlockUnavailable:
         pass
-    missing = [what for what, prefix in REQUIRED_MECHANISMS.items() if not any(m.startswith(prefix) for m in mechanisms)]
+    missing = [
+        what for what, prefix in REQUIRED_MECHANISMS.items() if not any(m.startswith(prefix) for m in mechanisms)
+    ]
     if missing and not request.allow_weak:
-        raise ContainmentError(f"cannot contain the model on this system (no {' or '.join(missing)} isolation: needs "
-                               "Linux with Landlock and user namespaces); pass --allow-weak-containment to scan "
-                               "with the remaining limits")  # fmt: skip
+        raise ContainmentError(
+            f"cannot contain the model on this system (no {' or '.join(missing)} isolation: needs "
+            "Linux with Landlock and user namespaces); pass --allow-weak-containment to scan "
+            "with the remaining limits"
+        )
     return mechanisms
 
 
@@ -91,13 +94,18 @@ def _scan(request: WorkerRequest, scratch: Path, mechanisms: list[str]) -> dict:
     result = scan_model(request.model, request.config, on_stage=_report_stage)
     containment = ContainmentInfo(
         mechanisms=sorted(set(mechanisms)),
-        weak=any(not any(m.startswith(p) for m in mechanisms) for p in REQUIRED_MECHANISMS.values()),
+        weak=is_weak(mechanisms),
         timeout_s=float(request.config.timeout_s),
         max_memory_bytes=int(request.sandbox.max_memory_bytes),
         files_read=[str(p) for p in model_files],
     )
     encode_result(replace(result, containment=containment), scratch)
     return {"status": "ok", "peak_memory_bytes": _peak_memory_bytes()}
+
+
+def is_weak(mechanisms: list[str]) -> bool:
+    """True when network or file isolation is missing (the user accepted it with --allow-weak-containment)."""
+    return any(not any(m.startswith(prefix) for m in mechanisms) for prefix in REQUIRED_MECHANISMS.values())
 
 
 def _report_stage(stage: str) -> None:
@@ -114,8 +122,11 @@ def _error_outcome(request: WorkerRequest, err: BaseException) -> dict:
         err = memory_error
     if isinstance(err, ScanError):
         return {"status": "error", "exit_code": err.exit_code, "message": str(err)}
-    return {"status": "error", "exit_code": EXIT_SCAN_ERROR,
-            "message": f"internal error in the contained worker: {type(err).__name__}: {first_line(err)}"}  # fmt: skip
+    return {
+        "status": "error",
+        "exit_code": EXIT_SCAN_ERROR,
+        "message": f"internal error in the contained worker: {type(err).__name__}: {first_line(err)}",
+    }
 
 
 def _write_outcome(scratch: Path, outcome: dict) -> None:

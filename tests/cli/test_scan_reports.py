@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 import torch
-from scan_helpers import HIGH_RISK_GATE, files_under, report, scan, tiny_scan_settings
 
 from modelscan_vicious.commands.scan_runner import _report_stems
 from modelscan_vicious.detectors.finetune_distance import DESCRIPTIONS
 from modelscan_vicious.errors import EXIT_PASSED, EXIT_RISK_FOUND, EXIT_SCAN_ERROR
 from modelscan_vicious.reports import validate_report
+
+from scan_helpers import HIGH_RISK_GATE, files_under, report, scan, tiny_scan_settings
 
 SEED = 7
 
@@ -24,8 +25,18 @@ def full_scan(tiny_models, labels_csv, aux_npz, low_calibration, tmp_path_factor
     out = tmp_path_factory.mktemp("full_scan")
     model = tiny_models.vicious_onnx.path
     with tiny_scan_settings(low_calibration):
-        rc = scan([model], out, "--format", "json,html,sarif", "--seed", str(SEED), "--fail-on-risk", HIGH_RISK_GATE,
-                  labels=labels_csv, aux=aux_npz)  # fmt: skip
+        rc = scan(
+            [model],
+            out,
+            "--format",
+            "json,html,sarif",
+            "--seed",
+            str(SEED),
+            "--fail-on-risk",
+            HIGH_RISK_GATE,
+            labels=labels_csv,
+            aux=aux_npz,
+        )
     return rc, out, model
 
 
@@ -53,6 +64,10 @@ def test_json_report_validates_and_records_how_it_was_made(full_scan):
     assert len(doc["reconstruction"]["reference_R"]) == 2
     evidence = [e["name"] for e in doc["viciousness"]["evidence"]]
     assert evidence == list(DESCRIPTIONS) and doc["viciousness"]["mode"] == "white-box"
+    containment = doc["containment"]  # the scan ran in a contained worker, and the report says how
+    assert containment["weak"] is False and containment["files_read"] == [str(model.absolute())]
+    assert {"network-namespace", "rlimit-address-space"} <= set(containment["mechanisms"])
+    assert any(m.startswith("landlock-abi-") for m in containment["mechanisms"])
 
 
 def test_html_and_sarif_reports_are_written(full_scan):
@@ -64,8 +79,16 @@ def test_html_and_sarif_reports_are_written(full_scan):
 
 
 def test_sarif_only_writes_just_the_sarif_file(tiny_models, labels_csv, aux_npz, tmp_path, tiny_scan):
-    rc = scan([tiny_models.honest_onnx.path], tmp_path, "--format", "sarif", "--fail-on-risk", HIGH_RISK_GATE,
-              labels=labels_csv, aux=aux_npz)  # fmt: skip
+    rc = scan(
+        [tiny_models.honest_onnx.path],
+        tmp_path,
+        "--format",
+        "sarif",
+        "--fail-on-risk",
+        HIGH_RISK_GATE,
+        labels=labels_csv,
+        aux=aux_npz,
+    )
     assert rc == EXIT_PASSED
     assert [p.name for p in files_under(tmp_path)] == ["modelscan-vicious.sarif"]
     assert json.loads((tmp_path / "modelscan-vicious.sarif").read_text())["runs"]
@@ -73,8 +96,21 @@ def test_sarif_only_writes_just_the_sarif_file(tiny_models, labels_csv, aux_npz,
 
 def test_same_seed_gives_identical_numbers(full_scan, labels_csv, aux_npz, tmp_path, tiny_scan):
     _, first_out, model = full_scan
-    assert scan([model], tmp_path, "--format", "json", "--seed", str(SEED), "--fail-on-risk", HIGH_RISK_GATE,
-                labels=labels_csv, aux=aux_npz) == EXIT_PASSED  # fmt: skip
+    assert (
+        scan(
+            [model],
+            tmp_path,
+            "--format",
+            "json",
+            "--seed",
+            str(SEED),
+            "--fail-on-risk",
+            HIGH_RISK_GATE,
+            labels=labels_csv,
+            aux=aux_npz,
+        )
+        == EXIT_PASSED
+    )
     first, again = report(first_out, model.stem), report(tmp_path, model.stem)
     assert numbers(first) == numbers(again)
     assert again["reconstruction"]["R"] == first["reconstruction"]["R"]  # spelled out: the numbers that matter
@@ -83,8 +119,18 @@ def test_same_seed_gives_identical_numbers(full_scan, labels_csv, aux_npz, tmp_p
 
 def test_another_seed_gives_other_numbers(full_scan, labels_csv, aux_npz, tmp_path, tiny_scan):
     _, first_out, model = full_scan
-    scan([model], tmp_path, "--format", "json", "--seed", str(SEED + 1), "--fail-on-risk", HIGH_RISK_GATE,
-         labels=labels_csv, aux=aux_npz)  # fmt: skip
+    scan(
+        [model],
+        tmp_path,
+        "--format",
+        "json",
+        "--seed",
+        str(SEED + 1),
+        "--fail-on-risk",
+        HIGH_RISK_GATE,
+        labels=labels_csv,
+        aux=aux_npz,
+    )
     first, other = report(first_out, model.stem), report(tmp_path, model.stem)
     assert other["settings"]["seed"] == SEED + 1
     assert other["reconstruction"]["R"] != first["reconstruction"]["R"]
@@ -93,8 +139,9 @@ def test_another_seed_gives_other_numbers(full_scan, labels_csv, aux_npz, tmp_pa
     ]
 
 
-def test_several_models_each_get_a_report_and_the_worst_exit_code_wins(tiny_models, labels_csv, aux_npz, tmp_path,
-                                                                      capsys, tiny_scan):  # fmt: skip
+def test_several_models_each_get_a_report_and_the_worst_exit_code_wins(
+    tiny_models, labels_csv, aux_npz, tmp_path, capsys, tiny_scan
+):
     """Two models named model.onnx in different folders, and a corrupt one between them."""
     first, second = tmp_path / "a" / "model.onnx", tmp_path / "b" / "model.onnx"
     for path, source in ((first, tiny_models.honest_onnx.path), (second, tiny_models.vicious_onnx.path)):
