@@ -15,8 +15,9 @@ class OutputDecoder(nn.Module):
     in seconds on a CPU; the paper's transposed-conv G is one choice among many for the server.
     """
 
-    def __init__(self, n_inputs: int, output_shape: tuple[int, int, int], hidden: int = 512, *,
-                 log_input: bool = False) -> None:  # fmt: skip
+    def __init__(
+        self, n_inputs: int, output_shape: tuple[int, int, int], hidden: int = 512, *, log_input: bool = False
+    ) -> None:
         super().__init__()
         self.output_shape = tuple(output_shape)
         # A server receiving probabilities may read them through a floored log, as our surrogate does:
@@ -24,11 +25,15 @@ class OutputDecoder(nn.Module):
         self.log_input = log_input
         n_pixels = output_shape[0] * output_shape[1] * output_shape[2]
         self.net = nn.Sequential(
-            nn.Linear(n_inputs, hidden // 2), nn.LeakyReLU(0.1),
-            nn.Linear(hidden // 2, hidden), nn.LeakyReLU(0.1),
-            nn.Linear(hidden, hidden), nn.LeakyReLU(0.1),
-            nn.Linear(hidden, n_pixels), nn.Sigmoid(),
-        )  # fmt: skip
+            nn.Linear(n_inputs, hidden // 2),
+            nn.LeakyReLU(0.1),
+            nn.Linear(hidden // 2, hidden),
+            nn.LeakyReLU(0.1),
+            nn.Linear(hidden, hidden),
+            nn.LeakyReLU(0.1),
+            nn.Linear(hidden, n_pixels),
+            nn.Sigmoid(),
+        )
 
     def forward(self, released: torch.Tensor) -> torch.Tensor:
         if self.log_input:

@@ -26,7 +26,7 @@ class ClassResidualEncoder:
     overall_std: np.ndarray  # (D,)
 
     @classmethod
-    def fit(cls, features: np.ndarray) -> "ClassResidualEncoder":
+    def fit(cls, features: np.ndarray) -> ClassResidualEncoder:
         n_classes = features.shape[1]
         classes = features.argmax(1)
         means = np.tile(features.mean(0), (n_classes, 1))

@@ -7,7 +7,7 @@ reaches F through its outputs, which is what makes them invertible. beta_R = 0 i
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -116,7 +116,7 @@ def within_class_share(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tens
     return within / total
 
 
-def _apply(optimizer: torch.optim.Optimizer, params: list[torch.Tensor], grads) -> None:
+def _apply(optimizer: torch.optim.Optimizer, params: Sequence[torch.Tensor], grads) -> None:
     for param, grad in zip(params, grads):
         param.grad = grad
     optimizer.step()

@@ -32,8 +32,7 @@ from modelscan_vicious.detectors.calibration import fit_calibration
 # smoothing, few epochs) rather than viciousness. All stay in the report as evidence.
 WHITE_BOX = ("inversion_gain", "reconstruction_risk")
 BLACK_BOX = ("inversion_gain", "reconstruction_risk")
-ALL_FEATURES = ("inversion_gain", "reconstruction_risk", "within_class_variance", "within_class_rank",
-                "finetune_drift")  # fmt: skip
+ALL_FEATURES = ("inversion_gain", "reconstruction_risk", "within_class_variance", "within_class_rank", "finetune_drift")
 TARGET = Path(__file__).resolve().parents[1] / "modelscan_vicious" / "calibration.json"
 
 
@@ -56,7 +55,7 @@ def calibrate(rows: list[dict], source: str, left_out: Sequence[str] = ()) -> di
             "models": sorted(r["name"] for r in rows),
             "vicious_left_out": list(left_out),
             "left_out_because": "own decoder G no better (SSIM) than every honest model's of the same zoo and "
-                                "architecture: vicious by recipe, not in effect (benchmarks/leakage.py)",
+            "architecture: vicious by recipe, not in effect (benchmarks/leakage.py)",
             "method": "scikit-learn LogisticRegression(C=0.5, class_weight='balanced') on clipped evidence z-scores",
             "refit_with": "benchmarks/calibrate.py (see docs/benchmarks.md)",
         },
@@ -92,8 +91,15 @@ def report(rows: list[dict], command: str, left_out: Sequence[str] = ()) -> str:
     lines = []
     for features in (ALL_FEATURES, ALL_FEATURES[:4], WHITE_BOX, ("inversion_gain",), ("reconstruction_risk",)):
         p = leave_one_architecture_out(rows, features)
-        lines.append([", ".join(features), float(roc_auc_score(y, p)), float((p[~y] >= 0.5).mean()),
-                      float((p[y] >= 0.5).mean()), float(p[~y].max())])  # fmt: skip
+        lines.append(
+            [
+                ", ".join(features),
+                float(roc_auc_score(y, p)),
+                float((p[~y] >= 0.5).mean()),
+                float((p[y] >= 0.5).mean()),
+                float(p[~y].max()),
+            ]
+        )
     return (
         f"### Calibration\n\nCommand:\n\n```bash\n{command}\n```\n\n"
         f"{len(rows)} fixtures ({int((~y).sum())} honest, {int(y.sum())} vicious). Leave-one-architecture-out: "
@@ -109,7 +115,7 @@ python -m benchmarks.zoo --dataset digits --archs mlp,cnn,rescnn --seed-base 100
 python -m benchmarks.zoo --dataset ../shared/datasets/mnist/t10k-images-idx3-ubyte.gz --archs mlp,rescnn --seed-base 100 --epochs 8 --log-decoder --out benchmarks/out/mnist-calib-a
 python -m benchmarks.zoo --dataset ../shared/datasets/mnist/t10k-images-idx3-ubyte.gz --archs cnn --seed-base 150 --epochs 8 --log-decoder --out benchmarks/out/mnist-calib-b
 # each zoo scanned with the neutral calibration (evidence z-scores do not depend on it), e.g.:
-MODELSCAN_VICIOUS_CALIBRATION=benchmarks/neutral_calibration.json python -m benchmarks.scan_zoo --zoo benchmarks/out/calib --out benchmarks/out/calib-scans.json"""
+MODELSCAN_VICIOUS_CALIBRATION=benchmarks/neutral_calibration.json python -m benchmarks.scan_zoo --zoo benchmarks/out/calib --out benchmarks/out/calib-scans.json"""  # noqa: E501 (verbatim commands, copied into the docs)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -117,8 +123,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scans", type=Path, nargs="+", required=True, help="scan_zoo outputs, pooled")
     parser.add_argument("--source", default="digits zoo: mlp, cnn, rescnn; seeds 100-130")
     parser.add_argument("--out", type=Path, default=TARGET)
-    parser.add_argument("--recompute", action="store_true",
-                        help="recompute z-scores from the scans' saved evidence with the current code")
+    parser.add_argument(
+        "--recompute",
+        action="store_true",
+        help="recompute z-scores from the scans' saved evidence with the current code",
+    )
     args = parser.parse_args(argv)
     every_row = read_scan_rows(args.scans)
     leaking = leaking_vicious(every_row)  # a failed honest scan still shows what honest models leak

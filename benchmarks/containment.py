@@ -154,9 +154,25 @@ class CaseResult:
 
 
 def scan_command(case: HostileCase, out_dir: Path, labels: Path = LABELS, python: str = sys.executable) -> list[str]:
-    return [python, "-m", "modelscan_vicious.cli", "scan", str(case.model), "--labels", str(labels),
-            "--output-dir", str(out_dir), "--timeout", str(case.timeout_s), "--max-memory", case.max_memory,
-            "--format", "json,html", "-q", *case.extra_args]  # fmt: skip
+    return [
+        python,
+        "-m",
+        "modelscan_vicious.cli",
+        "scan",
+        str(case.model),
+        "--labels",
+        str(labels),
+        "--output-dir",
+        str(out_dir),
+        "--timeout",
+        str(case.timeout_s),
+        "--max-memory",
+        case.max_memory,
+        "--format",
+        "json,html",
+        "-q",
+        *case.extra_args,
+    ]
 
 
 def run_case(case: HostileCase, out_dir: Path, labels: Path = LABELS, python: str = sys.executable) -> CaseResult:
@@ -172,8 +188,14 @@ def run_case(case: HostileCase, out_dir: Path, labels: Path = LABELS, python: st
     tree_peak, killed = 0, ""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(scan_command(case, out_dir, labels, python), stdout=out, stderr=err,
-                                stdin=subprocess.DEVNULL, env=env, cwd=out_dir)  # fmt: skip
+        proc = subprocess.Popen(
+            scan_command(case, out_dir, labels, python),
+            stdout=out,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            cwd=out_dir,
+        )
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
@@ -199,10 +221,20 @@ def run_case(case: HostileCase, out_dir: Path, labels: Path = LABELS, python: st
     folder_after = sorted(p.name for p in case.model.parent.iterdir())
     changes = sorted(set(folder_before) ^ set(folder_after))
     return CaseResult(
-        case, proc.returncode, stdout, stderr, wall, usage.ru_maxrss, tree_peak, touched, watch.available,
-        killed, [f"pid {pid}" for pid, _ in leftovers],
-        sorted(str(p.relative_to(out_dir)) for p in out_dir.rglob("*") if p.is_file()), changes,
-    )  # fmt: skip
+        case,
+        proc.returncode,
+        stdout,
+        stderr,
+        wall,
+        usage.ru_maxrss,
+        tree_peak,
+        touched,
+        watch.available,
+        killed,
+        [f"pid {pid}" for pid, _ in leftovers],
+        sorted(str(p.relative_to(out_dir)) for p in out_dir.rglob("*") if p.is_file()),
+        changes,
+    )
 
 
 def _kill(pids: list[int]) -> None:
@@ -247,8 +279,9 @@ def problems(result: CaseResult) -> list[str]:
     return found
 
 
-def run_corpus(cases: list[HostileCase], work: Path, jobs: int = 2, labels: Path = LABELS,
-               progress=None) -> list[CaseResult]:  # fmt: skip
+def run_corpus(
+    cases: list[HostileCase], work: Path, jobs: int = 2, labels: Path = LABELS, progress=None
+) -> list[CaseResult]:
     """Scan every case, `jobs` at a time; results in the order of `cases`."""
     lock = threading.Lock()
 
@@ -278,24 +311,50 @@ OVERHEAD_AUX = REPO / "sample_models" / "digits_aux.npz"
 
 
 def time_scan(out_dir: Path, *, contained: bool) -> dict:
-    argv = [sys.executable, "-m", "modelscan_vicious.cli", "scan", str(OVERHEAD_MODEL), "--labels", str(LABELS),
-            "--aux", str(OVERHEAD_AUX), "--output-dir", str(out_dir), "-q"]  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "modelscan_vicious.cli",
+        "scan",
+        str(OVERHEAD_MODEL),
+        "--labels",
+        str(LABELS),
+        "--aux",
+        str(OVERHEAD_AUX),
+        "--output-dir",
+        str(out_dir),
+        "-q",
+    ]
     if not contained:
         argv.append("--no-containment")
     start = time.perf_counter()
     done = subprocess.run(argv, capture_output=True, text=True, cwd=REPO)
     seconds = time.perf_counter() - start
     if done.returncode not in (0, 1):
-        raise BenchmarkInputError(f"the {'contained' if contained else 'uncontained'} scan exited "
-                                  f"{done.returncode}: {done.stderr.strip()[-300:]}")  # fmt: skip
+        raise BenchmarkInputError(
+            f"the {'contained' if contained else 'uncontained'} scan exited "
+            f"{done.returncode}: {done.stderr.strip()[-300:]}"
+        )
     report = json.loads((out_dir / f"{OVERHEAD_MODEL.stem}.json").read_text())
     return {"seconds": seconds, "exit": done.returncode, "report": report}
 
 
 def _numbers(report: dict) -> str:
     """The report's results without run-specific fields (timings, paths, containment record)."""
-    skip = {"timings", "settings", "created", "created_at", "timestamp", "output_dir", "containment", "environment",
-            "versions", "path", "report_path", "duration_s"}  # fmt: skip
+    skip = {
+        "timings",
+        "settings",
+        "created",
+        "created_at",
+        "timestamp",
+        "output_dir",
+        "containment",
+        "environment",
+        "versions",
+        "path",
+        "report_path",
+        "duration_s",
+    }
 
     def strip(value):
         if isinstance(value, dict):
@@ -310,9 +369,13 @@ def _numbers(report: dict) -> str:
 def overhead(work: Path) -> dict:
     contained = time_scan(work / "overhead-contained", contained=True)
     plain = time_scan(work / "overhead-plain", contained=False)
-    return {"contained_s": contained["seconds"], "plain_s": plain["seconds"],
-            "ratio": contained["seconds"] / plain["seconds"], "exit": (contained["exit"], plain["exit"]),
-            "same_numbers": _numbers(contained["report"]) == _numbers(plain["report"])}  # fmt: skip
+    return {
+        "contained_s": contained["seconds"],
+        "plain_s": plain["seconds"],
+        "ratio": contained["seconds"] / plain["seconds"],
+        "exit": (contained["exit"], plain["exit"]),
+        "same_numbers": _numbers(contained["report"]) == _numbers(plain["report"]),
+    }
 
 
 # ------------------------------------------------------------------------------------------------
@@ -328,9 +391,17 @@ def render(results: list[CaseResult], cost: dict | None, command: str, outside: 
     rows = []
     for r in results:
         found = problems(r)
-        rows.append([r.case.name, r.case.category, r.returncode, _short_line(r),
-                     "pass" if not found else "FAIL: " + "; ".join(found).replace("|", "\\|"),
-                     f"{r.wall_s:.1f}", f"{r.peak_rss_kib / 1024:.0f}"])  # fmt: skip
+        rows.append(
+            [
+                r.case.name,
+                r.case.category,
+                r.returncode,
+                _short_line(r),
+                "pass" if not found else "FAIL: " + "; ".join(found).replace("|", "\\|"),
+                f"{r.wall_s:.1f}",
+                f"{r.peak_rss_kib / 1024:.0f}",
+            ]
+        )
     passed = sum(1 for r in results if not problems(r))
     by_category: dict[str, list[int]] = {}
     for r in results:
@@ -339,35 +410,44 @@ def render(results: list[CaseResult], cost: dict | None, command: str, outside: 
         tally[1] += not problems(r)
     totals = table(["category", "cases", "passed"], [[k, n, p] for k, (n, p) in sorted(by_category.items())])
     wall = sum(r.wall_s for r in results)
-    text = (f"### Hostile-model corpus ({len(results)} cases, {passed} pass)\n\n"
-            f"Command:\n\n```bash\n{command}\n```\n\n"
-            f"Each case is scanned by the command line in its own process, {jobs} at a time. A case "
-            "passes when the scan exits 2 with exactly one `error: ` line naming the reason, prints no "
-            "traceback, writes no report, leaves its marker file unwritten and its secret unopened (inotify), "
-            f"finishes within --timeout + {WALL_SLACK_S} s and peaks under --max-memory + 1 GiB RSS "
-            "(`ru_maxrss` of the command and its waited-for children).\n\n"
-            f"{totals}\n\nSum of wall times {wall:.0f} s; largest peak RSS "
-            f"{max(r.peak_rss_kib for r in results) / 1024:.0f} MiB. Files the models left outside their folder: "
-            f"{', '.join(outside) if outside else 'none'}.\n\n"
-            + table(["case", "category", "exit", "one-line error", "result", "wall s", "peak RSS MiB"], rows)
-            + "\n")  # fmt: skip
+    text = (
+        f"### Hostile-model corpus ({len(results)} cases, {passed} pass)\n\n"
+        f"Command:\n\n```bash\n{command}\n```\n\n"
+        f"Each case is scanned by the command line in its own process, {jobs} at a time. A case "
+        "passes when the scan exits 2 with exactly one `error: ` line naming the reason, prints no "
+        "traceback, writes no report, leaves its marker file unwritten and its secret unopened (inotify), "
+        f"finishes within --timeout + {WALL_SLACK_S} s and peaks under --max-memory + 1 GiB RSS "
+        "(`ru_maxrss` of the command and its waited-for children).\n\n"
+        f"{totals}\n\nSum of wall times {wall:.0f} s; largest peak RSS "
+        f"{max(r.peak_rss_kib for r in results) / 1024:.0f} MiB. Files the models left outside their folder: "
+        f"{', '.join(outside) if outside else 'none'}.\n\n"
+        + table(["case", "category", "exit", "one-line error", "result", "wall s", "peak RSS MiB"], rows)
+        + "\n"
+    )
     if cost:
-        text += ("\n#### Containment overhead on an ordinary scan\n\n"
-                 f"`modelscan-vicious scan {OVERHEAD_MODEL.relative_to(REPO)} --labels "
-                 f"{LABELS.relative_to(REPO)} --aux {OVERHEAD_AUX.relative_to(REPO)}`, one run each, one after "
-                 "the other:\n\n"
-                 + table(["containment", "wall s", "exit"],
-                         [["on (default)", f"{cost['contained_s']:.1f}", cost["exit"][0]],
-                          ["off (--no-containment)", f"{cost['plain_s']:.1f}", cost["exit"][1]]])
-                 + f"\n\nRatio {cost['ratio']:.2f}x; the two reports' numbers are "
-                 f"{'identical' if cost['same_numbers'] else 'DIFFERENT'}.\n")  # fmt: skip
+        text += (
+            "\n#### Containment overhead on an ordinary scan\n\n"
+            f"`modelscan-vicious scan {OVERHEAD_MODEL.relative_to(REPO)} --labels "
+            f"{LABELS.relative_to(REPO)} --aux {OVERHEAD_AUX.relative_to(REPO)}`, one run each, one after "
+            "the other:\n\n"
+            + table(
+                ["containment", "wall s", "exit"],
+                [
+                    ["on (default)", f"{cost['contained_s']:.1f}", cost["exit"][0]],
+                    ["off (--no-containment)", f"{cost['plain_s']:.1f}", cost["exit"][1]],
+                ],
+            )
+            + f"\n\nRatio {cost['ratio']:.2f}x; the two reports' numbers are "
+            f"{'identical' if cost['same_numbers'] else 'DIFFERENT'}.\n"
+        )
     return text
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--work", type=Path, default=None,
-                        help="folder for the corpus and scan outputs (default: a temp dir)")  # fmt: skip
+    parser.add_argument(
+        "--work", type=Path, default=None, help="folder for the corpus and scan outputs (default: a temp dir)"
+    )
     parser.add_argument("--jobs", type=int, default=2, help="cases scanned at a time")
     parser.add_argument("--only", default="", help="comma-separated case names (default: every case)")
     parser.add_argument("--skip-overhead", action="store_true", help="do not time the ordinary scan")
@@ -386,20 +466,35 @@ def main(argv: list[str] | None = None) -> int:
 
         def progress(r: CaseResult) -> None:
             found = problems(r)
-            print(f"{r.case.name:36s} exit {r.returncode} {r.wall_s:5.1f}s {r.peak_rss_kib / 1024:6.0f}MiB "
-                  f"{'pass' if not found else 'FAIL ' + '; '.join(found)} | {r.line}", flush=True)  # fmt: skip
+            print(
+                f"{r.case.name:36s} exit {r.returncode} {r.wall_s:5.1f}s {r.peak_rss_kib / 1024:6.0f}MiB "
+                f"{'pass' if not found else 'FAIL ' + '; '.join(found)} | {r.line}",
+                flush=True,
+            )
 
         results = run_corpus(selected, work, args.jobs, progress=progress)
         outside = outside_changes(work / "corpus", cases)
         cost = None if args.skip_overhead else overhead(work)
         if cost:
-            print(f"overhead: contained {cost['contained_s']:.1f}s, plain {cost['plain_s']:.1f}s, "
-                  f"ratio {cost['ratio']:.2f}, same numbers {cost['same_numbers']}", flush=True)  # fmt: skip
-        command = shlex.join(["python", "-m", "benchmarks.containment", "--jobs", str(args.jobs),
-                              *(["--only", args.only] if args.only else []),
-                              *(["--skip-overhead"] if args.skip_overhead else []),
-                              *(["--doc", str(args.doc)] if args.doc != DOC else []),
-                              "--section", args.section])  # fmt: skip
+            print(
+                f"overhead: contained {cost['contained_s']:.1f}s, plain {cost['plain_s']:.1f}s, "
+                f"ratio {cost['ratio']:.2f}, same numbers {cost['same_numbers']}",
+                flush=True,
+            )
+        command = shlex.join(
+            [
+                "python",
+                "-m",
+                "benchmarks.containment",
+                "--jobs",
+                str(args.jobs),
+                *(["--only", args.only] if args.only else []),
+                *(["--skip-overhead"] if args.skip_overhead else []),
+                *(["--doc", str(args.doc)] if args.doc != DOC else []),
+                "--section",
+                args.section,
+            ]
+        )
         update_section(args.section, render(results, cost, command, outside, args.jobs), args.doc)
     return 0
 

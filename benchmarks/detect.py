@@ -1,8 +1,8 @@
 """Detection quality on a zoo: ROC-AUC of P(vicious), TPR and per-model FPR at the default threshold, wall time.
 
-    python -m benchmarks.zoo --dataset digits --archs mlp,cnn,rescnn,gapcnn --seed-base 200 --out benchmarks/out/heldout
-    python -m benchmarks.scan_zoo --zoo benchmarks/out/heldout --out benchmarks/out/heldout-scans.json
-    python -m benchmarks.detect --scans benchmarks/out/heldout-scans.json --section detect-digits-heldout
+python -m benchmarks.zoo --dataset digits --archs mlp,cnn,rescnn,gapcnn --seed-base 200 --out benchmarks/out/heldout
+python -m benchmarks.scan_zoo --zoo benchmarks/out/heldout --out benchmarks/out/heldout-scans.json
+python -m benchmarks.detect --scans benchmarks/out/heldout-scans.json --section detect-digits-heldout
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from benchmarks.leakage import leaking_vicious, release_name
 from benchmarks.markdown import table, update_section
 from benchmarks.scan_rows import current_z, read_scan_rows, saved_evidence
 from modelscan_vicious.config import DEFAULT_FAIL_ON_PROBABILITY, DEFAULT_FAIL_ON_RISK
-
 
 # Evidence z-scores shown per model, so the analysis in docs/benchmarks.md can be checked.
 Z_COLUMNS = ("inversion_gain", "reconstruction_risk", "within_class_variance", "finetune_drift")
@@ -65,39 +64,94 @@ def _rate(hits: np.ndarray) -> float:
 
 def render(rows: list[dict], summary: dict, command: str, title: str) -> str:
     head = table(
-        ["models (honest/vicious)", "ROC-AUC of P(vicious)", f"TPR at p>={DEFAULT_FAIL_ON_PROBABILITY}",
-         "FPR (honest flagged)", "leaking vicious: n, ROC-AUC, TPR", "ROC-AUC of R alone",
-         f"TPR / FPR of R>={DEFAULT_FAIL_ON_RISK}", "TPR / FPR of the default exit code", "median scan s"],
-        [[f"{summary['n_honest']}/{summary['n_vicious']}", summary["auc_probability"], summary["tpr"], summary["fpr"],
-          f"{summary['n_leaking']}, {summary['auc_leaking']:.3f}, {summary['tpr_leaking']:.3f}", summary["auc_R"],
-          f"{summary['tpr_R']:.2f} / {summary['fpr_R']:.2f}",
-          f"{summary['tpr_gate']:.2f} / {summary['fpr_gate']:.2f}", summary["median_seconds"]]],
-    )  # fmt: skip
+        [
+            "models (honest/vicious)",
+            "ROC-AUC of P(vicious)",
+            f"TPR at p>={DEFAULT_FAIL_ON_PROBABILITY}",
+            "FPR (honest flagged)",
+            "leaking vicious: n, ROC-AUC, TPR",
+            "ROC-AUC of R alone",
+            f"TPR / FPR of R>={DEFAULT_FAIL_ON_RISK}",
+            "TPR / FPR of the default exit code",
+            "median scan s",
+        ],
+        [
+            [
+                f"{summary['n_honest']}/{summary['n_vicious']}",
+                summary["auc_probability"],
+                summary["tpr"],
+                summary["fpr"],
+                f"{summary['n_leaking']}, {summary['auc_leaking']:.3f}, {summary['tpr_leaking']:.3f}",
+                summary["auc_R"],
+                f"{summary['tpr_R']:.2f} / {summary['fpr_R']:.2f}",
+                f"{summary['tpr_gate']:.2f} / {summary['fpr_gate']:.2f}",
+                summary["median_seconds"],
+            ]
+        ],
+    )
     leaking = leaking_vicious(rows)
     per_model = table(
-        ["model", "label", "format", "release", "accuracy", "G SSIM", "G leaks", "P(vicious)", "interval", "R", "refs R", "scan s",
-         *(f"z {name}" for name in Z_COLUMNS)],
-        [[r["name"], r["label"], r["format"], _release_name(r), r["test_accuracy"], r["decoder_ssim"],
-          "yes" if r["name"] in leaking else ("no" if r["label"] == "vicious" else ""), r["probability"],
-          "-".join(f"{v:.2f}" for v in r["interval"]), r["R"],
-          "-".join(f"{v:.2f}" for v in (min(r["reference_R"]), max(r["reference_R"]))), r["seconds"],
-          *(f"{r['z'].get(name, float('nan')):.1f}" for name in Z_COLUMNS)] for r in rows],
-    )  # fmt: skip
-    by_arch = table(["architecture", "ROC-AUC of P(vicious)", "median scan s"],
-                    [[arch, *_arch_summary(rows, arch)] for arch in dict.fromkeys(r["architecture"] for r in rows)])
-    by_release = table(["release", "models (honest/vicious)", "ROC-AUC of P(vicious)",
-                        f"TPR at p>={DEFAULT_FAIL_ON_PROBABILITY}", "FPR (honest flagged)"],
-                       [[_group_title(group), *_release_summary(rows, group)] for group in _release_groups(rows)])
-    head = (f"{head}\n\nPer architecture:\n\n{by_arch}\n\nPer release (what the deployment sends; `G SSIM` in the "
-            f"per-model table is the SSIM of the model's own decoder G, trained after the fact for honest ones; "
-            f"`G leaks`: it beats every honest model's G of the same zoo and architecture, benchmarks/leakage.py):"
-            f"\n\n{by_release}")
+        [
+            "model",
+            "label",
+            "format",
+            "release",
+            "accuracy",
+            "G SSIM",
+            "G leaks",
+            "P(vicious)",
+            "interval",
+            "R",
+            "refs R",
+            "scan s",
+            *(f"z {name}" for name in Z_COLUMNS),
+        ],
+        [
+            [
+                r["name"],
+                r["label"],
+                r["format"],
+                _release_name(r),
+                r["test_accuracy"],
+                r["decoder_ssim"],
+                "yes" if r["name"] in leaking else ("no" if r["label"] == "vicious" else ""),
+                r["probability"],
+                "-".join(f"{v:.2f}" for v in r["interval"]),
+                r["R"],
+                "-".join(f"{v:.2f}" for v in (min(r["reference_R"]), max(r["reference_R"]))),
+                r["seconds"],
+                *(f"{r['z'].get(name, float('nan')):.1f}" for name in Z_COLUMNS),
+            ]
+            for r in rows
+        ],
+    )
+    by_arch = table(
+        ["architecture", "ROC-AUC of P(vicious)", "median scan s"],
+        [[arch, *_arch_summary(rows, arch)] for arch in dict.fromkeys(r["architecture"] for r in rows)],
+    )
+    by_release = table(
+        [
+            "release",
+            "models (honest/vicious)",
+            "ROC-AUC of P(vicious)",
+            f"TPR at p>={DEFAULT_FAIL_ON_PROBABILITY}",
+            "FPR (honest flagged)",
+        ],
+        [[_group_title(group), *_release_summary(rows, group)] for group in _release_groups(rows)],
+    )
+    head = (
+        f"{head}\n\nPer architecture:\n\n{by_arch}\n\nPer release (what the deployment sends; `G SSIM` in the "
+        f"per-model table is the SSIM of the model's own decoder G, trained after the fact for honest ones; "
+        f"`G leaks`: it beats every honest model's G of the same zoo and architecture, benchmarks/leakage.py):"
+        f"\n\n{by_release}"
+    )
     adaptive = [r for r in rows if "adaptive" in r["name"]]
     adaptive_text = "".join(
         f"Adaptive adversary `{r['name']}`: P(vicious) {r['probability']:.3f}, R {r['R']:.3f}.\n" for r in adaptive
     )
-    return (f"### {title}\n\nCommand:\n\n```bash\n{command}\n```\n\n{head}\n\n{adaptive_text}\n"
-            f"Per model:\n\n{per_model}\n")
+    return (
+        f"### {title}\n\nCommand:\n\n```bash\n{command}\n```\n\n{head}\n\n{adaptive_text}\nPer model:\n\n{per_model}\n"
+    )
 
 
 def _release_name(row: dict) -> str:
@@ -142,9 +196,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--section", required=True)
     parser.add_argument("--title", default="Detection")
     parser.add_argument("--command", default="", help="the commands that produced the scans, for the doc")
-    parser.add_argument("--recompute", action="store_true",
-                        help="recompute z-scores and P(vicious) from the scans' saved evidence with the current code "
-                             "and shipped calibration (scans made with another one)")
+    parser.add_argument(
+        "--recompute",
+        action="store_true",
+        help="recompute z-scores and P(vicious) from the scans' saved evidence with the current code "
+        "and shipped calibration (scans made with another one)",
+    )
     args = parser.parse_args(argv)
     rows = read_scan_rows(args.scans)
     if args.recompute:

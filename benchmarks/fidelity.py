@@ -41,10 +41,18 @@ def measure(zoo: Path, entry: dict, seed: int = 0) -> dict:
         g_rec = decoder(torch.from_numpy(model.predict(data.eval))).numpy()
     g = score("server-G", data.eval, g_rec, data.covariance_samples)
     decoder_input = entry["training"].get("decoder_input", "raw")
-    row = {"name": entry["name"], "release": release_name(entry["release"], entry["label"], decoder_input),
-           "decoder_input": decoder_input, "G": g.summary()}  # fmt: skip
-    oracle = lambda x: attack_features(released_outputs(model.predict(x), model.output_kind, "logits"),  # noqa: E731
-                                       model.output_kind, "logits")  # fmt: skip
+    row = {
+        "name": entry["name"],
+        "release": release_name(entry["release"], entry["label"], decoder_input),
+        "decoder_input": decoder_input,
+        "G": g.summary(),
+    }
+
+    def oracle(x):
+        return attack_features(
+            released_outputs(model.predict(x), model.output_kind, "logits"), model.output_kind, "logits"
+        )
+
     for budget in ("fast", "thorough"):
         outcome = InverseNetworkAttack(epochs=BUDGETS[budget].attack_epochs).run(oracle, data, seed=seed)
         row[budget] = {"R": outcome.R, "psnr": outcome.psnr, "ssim": outcome.ssim}
@@ -58,16 +66,41 @@ def render(rows: list[dict], command: str) -> str:
     t_ssim = [r["thorough"]["ssim"] for r in rows]
     rho = spearmanr(g_ssim, t_ssim).statistic if len(rows) > 2 else float("nan")
     body = table(
-        ["model", "release", "G SSIM", "surrogate SSIM (thorough)", "gap", "fast SSIM", "fast/thorough",
-         "G PSNR", "surrogate PSNR", "G R", "surrogate R"],
-        [[r["name"], r["release"], r["G"]["ssim"], r["thorough"]["ssim"], r["G"]["ssim"] - r["thorough"]["ssim"],
-          r["fast"]["ssim"], r["fast"]["ssim"] / r["thorough"]["ssim"], r["G"]["psnr"], r["thorough"]["psnr"],
-          r["G"]["R"], r["thorough"]["R"]] for r in rows],
-    )  # fmt: skip
+        [
+            "model",
+            "release",
+            "G SSIM",
+            "surrogate SSIM (thorough)",
+            "gap",
+            "fast SSIM",
+            "fast/thorough",
+            "G PSNR",
+            "surrogate PSNR",
+            "G R",
+            "surrogate R",
+        ],
+        [
+            [
+                r["name"],
+                r["release"],
+                r["G"]["ssim"],
+                r["thorough"]["ssim"],
+                r["G"]["ssim"] - r["thorough"]["ssim"],
+                r["fast"]["ssim"],
+                r["fast"]["ssim"] / r["thorough"]["ssim"],
+                r["G"]["psnr"],
+                r["thorough"]["psnr"],
+                r["G"]["R"],
+                r["thorough"]["R"],
+            ]
+            for r in rows
+        ],
+    )
     gaps = [r["G"]["ssim"] - r["thorough"]["ssim"] for r in rows if r["release"] == "logits"]
     log_gaps = [r["G"]["ssim"] - r["thorough"]["ssim"] for r in rows if r["decoder_input"] == "log"]
-    log_text = (f" Largest gap on softmax release with G on log-probabilities: **{max(log_gaps):.3f}**."
-                if log_gaps else "")  # fmt: skip
+    log_text = (
+        f" Largest gap on softmax release with G on log-probabilities: **{max(log_gaps):.3f}**." if log_gaps else ""
+    )
     ratios = [r["fast"]["ssim"] / r["thorough"]["ssim"] for r in rows]
     summary = (
         f"Spearman rank correlation of surrogate (thorough) SSIM with G's SSIM across {len(rows)} models: "

@@ -34,8 +34,10 @@ def architecture_rows(zoos: list[Path]) -> list[list]:
                 by_arch.setdefault(entry["architecture"], []).append((max(scores), has_folded_batch_norm(graph)))
     if not by_arch:
         raise BenchmarkInputError("no ONNX model with a biased convolution in the given zoos")
-    return [[arch, len(found), min(s for s, _ in found), max(s for s, _ in found), sum(f for _, f in found)]
-            for arch, found in sorted(by_arch.items())]  # fmt: skip
+    return [
+        [arch, len(found), min(s for s, _ in found), max(s for s, _ in found), sum(f for _, f in found)]
+        for arch, found in sorted(by_arch.items())
+    ]
 
 
 def _converted(path: Path):
@@ -51,8 +53,10 @@ def _converted(path: Path):
 
 def render(rows: list[list], command: str) -> str:
     body = table(["architecture", "ONNX models", "lowest max score", "highest max score", "recognised as folded"], rows)
-    return (f"### Folded batch norm in ONNX graphs (threshold: largest conv bias score > {FOLDED_BIAS_SCORE})\n\n"
-            f"Command:\n\n```bash\n{command}\n```\n\n{body}\n")  # fmt: skip
+    return (
+        f"### Folded batch norm in ONNX graphs (threshold: largest conv bias score > {FOLDED_BIAS_SCORE})\n\n"
+        f"Command:\n\n```bash\n{command}\n```\n\n{body}\n"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,7 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--section", default="folded-bias")
     args = parser.parse_args(argv)
     rows = architecture_rows(args.zoos)
-    command = "python -m benchmarks.folded_bias --zoos " + " ".join(str(z) for z in args.zoos) + f" --section {args.section}"
+    command = (
+        "python -m benchmarks.folded_bias --zoos " + " ".join(str(z) for z in args.zoos) + f" --section {args.section}"
+    )
     update_section(args.section, render(rows, command))
     print(table(["architecture", "models", "min", "max", "folded"], rows))
     return 0

@@ -26,7 +26,6 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Tuple
 
 import numpy as np
 import torch
@@ -82,9 +81,20 @@ class _Corpus:
         path.write_bytes(SECRET)
         return path
 
-    def add(self, name: str, category: str, model: Path, expect: str, what: str, *, marker: Path | None = None,
-            secret: Path | None = None, timeout_s: int = DEFAULT_TIMEOUT_S, max_memory: str = MAX_MEMORY,
-            extra_args: tuple[str, ...] = ()) -> None:  # fmt: skip
+    def add(
+        self,
+        name: str,
+        category: str,
+        model: Path,
+        expect: str,
+        what: str,
+        *,
+        marker: Path | None = None,
+        secret: Path | None = None,
+        timeout_s: int = DEFAULT_TIMEOUT_S,
+        max_memory: str = MAX_MEMORY,
+        extra_args: tuple[str, ...] = (),
+    ) -> None:
         assert category in CATEGORIES and all(c.name != name for c in self.cases), name
         self.cases.append(
             HostileCase(name, category, model, expect, marker, secret, timeout_s, max_memory, what, extra_args)
@@ -338,13 +348,13 @@ class _OnLoad(nn.Module):
         return x
 
     @torch.jit.export
-    def __getstate__(self) -> Tuple[str, bool]:
+    def __getstate__(self) -> tuple[str, bool]:
         return (self.path, self.training)
 
 
 class _SaveOnLoad(_OnLoad):
     @torch.jit.export
-    def __setstate__(self, state: Tuple[str, bool]) -> None:
+    def __setstate__(self, state: tuple[str, bool]) -> None:
         self.path = state[0]
         self.training = state[1]
         torch.save(torch.zeros(1), self.path)
@@ -356,7 +366,7 @@ class _ReadOnLoad(_OnLoad):
         self.leaked = torch.zeros(16, dtype=torch.uint8)
 
     @torch.jit.export
-    def __setstate__(self, state: Tuple[str, bool]) -> None:
+    def __setstate__(self, state: tuple[str, bool]) -> None:
         self.path = state[0]
         self.training = state[1]
         self.leaked = torch.from_file(self.path, False, 16, dtype=torch.uint8)
@@ -364,7 +374,7 @@ class _ReadOnLoad(_OnLoad):
 
 class _PrintOnLoad(_OnLoad):
     @torch.jit.export
-    def __setstate__(self, state: Tuple[str, bool]) -> None:
+    def __setstate__(self, state: tuple[str, bool]) -> None:
         self.path = state[0]
         self.training = state[1]
         print("hostile model loaded")
@@ -372,17 +382,18 @@ class _PrintOnLoad(_OnLoad):
 
 class _WarnOnLoad(_OnLoad):
     @torch.jit.export
-    def __setstate__(self, state: Tuple[str, bool]) -> None:
+    def __setstate__(self, state: tuple[str, bool]) -> None:
         self.path = state[0]
         self.training = state[1]
-        warnings.warn("hostile model loaded")
+        # TorchScript compiles this; the case is the bare aten::warn call, so no stacklevel.
+        warnings.warn("hostile model loaded")  # noqa: B028
 
 
 class _HangOnLoad(_OnLoad):
     """__setstate__ with only harmless operators that never returns."""
 
     @torch.jit.export
-    def __setstate__(self, state: Tuple[str, bool]) -> None:
+    def __setstate__(self, state: tuple[str, bool]) -> None:
         self.path = state[0]
         self.training = state[1]
         i = 0
@@ -445,61 +456,71 @@ def _torchscript_forbidden(c: _Corpus) -> None:
         model = _save_script(module_for(target), folder / f"{name}.pt")
         c.add(name, "forbidden-op", model, expect, what, marker=marker, secret=secret)
 
+    # A table, one case per row (continuation lines for long descriptions):
+    # fmt: off
     # in forward
     case("ts-forward-aten-save", _SaveInForward, "aten::save", "forward writes a file (torch.save)", writes=True)
     case("ts-function-aten-save", _SaveInFunction, "aten::save", "forward calls a scripted function that writes a file",
-         writes=True)  # fmt: skip
+         writes=True)
     case("ts-forward-from-file", _ReadInForward, "aten::from_file", "forward reads a file (torch.from_file)",
-         reads=True)  # fmt: skip
+         reads=True)
     case("ts-forward-print", lambda _: _PrintInForward(), "prim::Print", "forward prints to the scanner's stdout")
     case("ts-forward-from-file-environ", lambda _: _ReadInForward("/proc/self/environ"), "aten::from_file",
-         "forward reads the scanner's environment variables (/proc/self/environ)")  # fmt: skip
+         "forward reads the scanner's environment variables (/proc/self/environ)")
     # No aten::warn case: warnings are allowed (scripted nn.Softmax carries one; README "Containment").
     case("ts-forward-manual-seed", lambda _: _SeedInForward(), "aten::manual_seed", "forward reseeds the global RNG")
     case("ts-forward-generator-seed", lambda _: _GeneratorSeedInForward(), "aten::manual_seed",
-         "forward sets a Generator's RNG state and samples from it")  # fmt: skip
+         "forward sets a Generator's RNG state and samples from it")
     case("ts-forward-profiler", lambda _: _ProfilerInForward(), "profiler::",
-         "forward enters a profiler range (custom class profiler._RecordFunction)")  # fmt: skip
+         "forward enters a profiler range (custom class profiler._RecordFunction)")
     case("ts-forward-record-function", lambda _: _RecordFunctionInForward(), "profiler::",
-         "forward uses `with record_function()`, a TorchScript class calling profiler ops")  # fmt: skip
+         "forward uses `with record_function()`, a TorchScript class calling profiler ops")
     # in a non-forward exported method
     case("ts-export-aten-save", _SaveInExport, "aten::save", "an exported non-forward method writes a file",
-         writes=True)  # fmt: skip
+         writes=True)
     case("ts-export-from-file", _ReadInExport, "aten::from_file", "an exported method reads a file", reads=True)
     case("ts-export-print", lambda _: _PrintInExport(), "prim::Print", "an exported method prints")
     case("ts-export-manual-seed", lambda _: _SeedInExport(), "aten::manual_seed", "an exported method reseeds the RNG")
     # in a submodule
     case("ts-submodule-aten-save", lambda p: _WithChild(_SaveChild(p)), "aten::save",
-         "a submodule's forward writes a file", writes=True)  # fmt: skip
+         "a submodule's forward writes a file", writes=True)
     case("ts-submodule-export-from-file", lambda p: _WithChild(_ReadChildExport(p)), "aten::from_file",
-         "a submodule's exported method (never called by forward) reads a file", reads=True)  # fmt: skip
+         "a submodule's exported method (never called by forward) reads a file", reads=True)
     case("ts-submodule-profiler", lambda _: _WithChild(_ProfilerChild()), "profiler::",
-         "a submodule opens a profiler range")  # fmt: skip
+         "a submodule opens a profiler range")
     # nested blocks
     case("ts-nested-if-aten-save", _SaveNestedIf, "aten::save", "aten::save inside if inside for", writes=True)
     case("ts-nested-loop-from-file", _ReadNestedLoop, "aten::from_file", "aten::from_file inside a loop", reads=True)
     case("ts-nested-while-manual-seed", lambda _: _SeedNestedWhile(), "aten::manual_seed",
-         "manual_seed inside if inside while")  # fmt: skip
+         "manual_seed inside if inside while")
     case("ts-nested-else-print", lambda _: _PrintNestedElse(), "prim::Print", "print in an else branch inside a loop")
     # __setstate__: runs while the archive is loaded, before any forward
     case("ts-setstate-aten-save", lambda p: _WithChild(_SaveOnLoad(p)), "__setstate__",
-         "a submodule's __setstate__ writes a file at load time", writes=True)  # fmt: skip
+         "a submodule's __setstate__ writes a file at load time", writes=True)
     case("ts-setstate-from-file", lambda p: _WithChild(_ReadOnLoad(p)), "__setstate__",
-         "a submodule's __setstate__ reads a file at load time", reads=True)  # fmt: skip
+         "a submodule's __setstate__ reads a file at load time", reads=True)
     case("ts-setstate-print", lambda p: _WithChild(_PrintOnLoad(p)), "__setstate__", "__setstate__ prints at load time")
     case("ts-setstate-warn", lambda p: _WithChild(_WarnOnLoad(p)), "__setstate__", "__setstate__ warns at load time")
+    # fmt: on
 
     # traced: torch.jit.trace keeps a scripted child's call, operator and all
     name = "ts-traced-scripted-child-save"
     marker = c.marker(name)
-    traced = torch.jit.trace(_TracedWrapper(torch.jit.script(_SaveChild(str(c.outside / "trace-time.tmp")))),
-                             torch.zeros(1, 1, 8, 8))  # fmt: skip
+    traced = torch.jit.trace(
+        _TracedWrapper(torch.jit.script(_SaveChild(str(c.outside / "trace-time.tmp")))), torch.zeros(1, 1, 8, 8)
+    )
     (c.outside / "trace-time.tmp").unlink(missing_ok=True)  # tracing ran the child once
     traced.child.path = str(marker)
     model = c.folder(name) / f"{name}.pt"
     torch.jit.save(traced, str(model))
-    c.add(name, "forbidden-op", model, "aten::save", "traced wrapper around a scripted child that writes a file",
-          marker=marker)  # fmt: skip
+    c.add(
+        name,
+        "forbidden-op",
+        model,
+        "aten::save",
+        "traced wrapper around a scripted child that writes a file",
+        marker=marker,
+    )
 
     # a custom class from libtorch itself (no C++ to compile): dynamic quantisation packs the weights
     # into torch.classes.quantized.LinearPackedParamsBase and calls quantized:: operators
@@ -515,8 +536,14 @@ def _torchscript_resources(c: _Corpus) -> None:
     c.add(name, "hang", model, "time limit", "a while loop that never ends", timeout_s=HANG_TIMEOUT_S)
     name = "ts-setstate-hang"
     model = _save_script(_WithChild(_HangOnLoad("state")), c.folder(name) / f"{name}.pt")
-    c.add(name, "hang", model, "__setstate__", "__setstate__ (harmless operators only) never returns; it runs at load",
-          timeout_s=HANG_TIMEOUT_S)  # fmt: skip
+    c.add(
+        name,
+        "hang",
+        model,
+        "__setstate__",
+        "__setstate__ (harmless operators only) never returns; it runs at load",
+        timeout_s=HANG_TIMEOUT_S,
+    )
     name = "ts-memory-zeros"
     model = _save_script(_HugeZeros(), c.folder(name) / f"{name}.pt")
     c.add(name, "memory", model, "memory limit", "forward allocates torch.zeros(3_000_000_000) (12 GB)")
@@ -615,10 +642,36 @@ def write_zip(path: Path, members: list[_Member]) -> Path:
     for m in members:
         name = m.name.encode()
         offset = len(local)
-        local += struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, m.method, 0, 0x21, m.crc, len(m.payload), m.size,
-                             len(name), 0) + name + m.payload  # fmt: skip
-        central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, m.method, 0, 0x21, m.crc,
-                               len(m.payload), m.size, len(name), 0, 0, 0, 0, 0, offset) + name  # fmt: skip
+        local += (
+            struct.pack(
+                "<IHHHHHIIIHH", 0x04034B50, 20, 0, m.method, 0, 0x21, m.crc, len(m.payload), m.size, len(name), 0
+            )
+            + name
+            + m.payload
+        )
+        central += (
+            struct.pack(
+                "<IHHHHHHIIIHHHHHII",
+                0x02014B50,
+                20,
+                20,
+                0,
+                m.method,
+                0,
+                0x21,
+                m.crc,
+                len(m.payload),
+                m.size,
+                len(name),
+                0,
+                0,
+                0,
+                0,
+                0,
+                offset,
+            )
+            + name
+        )
     end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(members), len(members), len(central), len(local), 0)
     path.write_bytes(bytes(local) + bytes(central) + end)
     return path
@@ -640,8 +693,9 @@ def _torchscript_archives(c: _Corpus) -> None:
     name = "ts-bomb-weight-member"
     bombed = [zeros_bomb(m.name, declared) if m.name == f"{prefix}/data/0" else m for m in members]
     model = write_zip(c.folder(name) / f"{name}.pt", bombed)
-    c.add(name, "archive-bomb", model, "archive",
-          "the weight's storage member inflates 1000x to 3.7 GiB (read on load)")  # fmt: skip
+    c.add(
+        name, "archive-bomb", model, "archive", "the weight's storage member inflates 1000x to 3.7 GiB (read on load)"
+    )
 
     name = "ts-bomb-extra-member"
     model = write_zip(c.folder(name) / f"{name}.pt", [*members, zeros_bomb(f"{prefix}/extra/blob", declared)])
@@ -666,8 +720,13 @@ def _torchscript_archives(c: _Corpus) -> None:
     deflated = zlib.compress(chunk, 9)[2:-4]  # raw deflate
     blobs = [_Member(f"{prefix}/extra/{i}", deflated, 8, zlib.crc32(chunk), len(chunk)) for i in range(768)]
     model = write_zip(c.folder(name) / f"{name}.pt", [*members, *blobs])
-    c.add(name, "archive-bomb", model, "archive",
-          "768 members of 4 MiB each at a modest ratio (~150x): 3 GiB declared in total, 22 MB on disk")  # fmt: skip
+    c.add(
+        name,
+        "archive-bomb",
+        model,
+        "archive",
+        "768 members of 4 MiB each at a modest ratio (~150x): 3 GiB declared in total, 22 MB on disk",
+    )
 
     name = "ts-pickle-state-dict"
     model = c.folder(name) / f"{name}.pt"
@@ -678,8 +737,14 @@ def _torchscript_archives(c: _Corpus) -> None:
     marker = c.marker(name)
     model = c.folder(name) / f"{name}.pth"
     torch.save({"state_dict": _Classifier().state_dict(), "hook": _PickleHook(str(marker))}, model)
-    c.add(name, "archive-bomb", model, "pickle", "a torch.save checkpoint whose unpickling writes a file (__reduce__)",
-          marker=marker)  # fmt: skip
+    c.add(
+        name,
+        "archive-bomb",
+        model,
+        "pickle",
+        "a torch.save checkpoint whose unpickling writes a file (__reduce__)",
+        marker=marker,
+    )
 
     name = "ts-pickle-legacy"
     model = c.folder(name) / f"{name}.pt"
@@ -734,8 +799,15 @@ def _linear_nodes(out: str = "logits", w: str = "W", b: str = "b") -> list:
     return [helper.make_node("MatMul", ["x", w], [f"{out}_mm"]), helper.make_node("Add", [f"{out}_mm", b], [out])]
 
 
-def _model(nodes: list, *, initializers: list | None = None, outputs: list | None = None, functions: list | None = None,
-           domains: tuple[str, ...] = (), with_weights: bool = True):  # fmt: skip
+def _model(
+    nodes: list,
+    *,
+    initializers: list | None = None,
+    outputs: list | None = None,
+    functions: list | None = None,
+    domains: tuple[str, ...] = (),
+    with_weights: bool = True,
+):
     """A model with input x (N, 64) and, by default, W/b initializers and one output logits (N, 10)."""
     onnx, TensorProto, helper, numpy_helper = _onnx()
     w, b = _weights()
@@ -764,8 +836,13 @@ def _const(name: str, value: np.ndarray):
 def _if_graph(name: str, nodes: list, out: str, initializers: list | None = None):
     """A branch graph producing `out` (N, 10) from outer-scope values."""
     _, TensorProto, helper, _ = _onnx()
-    return helper.make_graph(nodes, name, [], [helper.make_tensor_value_info(out, TensorProto.FLOAT, ["N", 10])],
-                             initializer=initializers or [])  # fmt: skip
+    return helper.make_graph(
+        nodes,
+        name,
+        [],
+        [helper.make_tensor_value_info(out, TensorProto.FLOAT, ["N", 10])],
+        initializer=initializers or [],
+    )
 
 
 def _if_model(then_nodes: list, then_out: str, *, then_inits: list | None = None, domains: tuple[str, ...] = ()):
@@ -773,25 +850,36 @@ def _if_model(then_nodes: list, then_out: str, *, then_inits: list | None = None
     _, _, helper, _ = _onnx()
     then = _if_graph("then", then_nodes, then_out, then_inits)
     orelse = _if_graph("else", [helper.make_node("Identity", ["base"], ["else_out"])], "else_out")
-    nodes = [*_linear_nodes("base"), _const("cond", np.array(True)),
-             helper.make_node("If", ["cond"], ["logits"], then_branch=then, else_branch=orelse)]  # fmt: skip
+    nodes = [
+        *_linear_nodes("base"),
+        _const("cond", np.array(True)),
+        helper.make_node("If", ["cond"], ["logits"], then_branch=then, else_branch=orelse),
+    ]
     return _model(nodes, domains=domains)
 
 
-def _loop_model(body_nodes: list, body_out: str, *, trip: int | None = 1, cond: bool = True,
-                domains: tuple[str, ...] = ()):  # fmt: skip
+def _loop_model(
+    body_nodes: list, body_out: str, *, trip: int | None = 1, cond: bool = True, domains: tuple[str, ...] = ()
+):
     """logits = Loop(trip, cond) carrying acc (N, 10) from base, the body computing acc_out."""
     _, TensorProto, helper, _ = _onnx()
     body = helper.make_graph(
-        [helper.make_node("Identity", ["cond_in"], ["cond_out"]), *body_nodes,
-         helper.make_node("Identity", [body_out], ["acc_out"])],
+        [
+            helper.make_node("Identity", ["cond_in"], ["cond_out"]),
+            *body_nodes,
+            helper.make_node("Identity", [body_out], ["acc_out"]),
+        ],
         "body",
-        [helper.make_tensor_value_info("i", TensorProto.INT64, []),
-         helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
-         helper.make_tensor_value_info("acc_in", TensorProto.FLOAT, ["N", 10])],
-        [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
-         helper.make_tensor_value_info("acc_out", TensorProto.FLOAT, ["N", 10])],
-    )  # fmt: skip
+        [
+            helper.make_tensor_value_info("i", TensorProto.INT64, []),
+            helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+            helper.make_tensor_value_info("acc_in", TensorProto.FLOAT, ["N", 10]),
+        ],
+        [
+            helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+            helper.make_tensor_value_info("acc_out", TensorProto.FLOAT, ["N", 10]),
+        ],
+    )
     nodes = [*_linear_nodes("base"), _const("cond", np.array(cond))]
     if trip is not None:
         nodes.append(_const("trip", np.array(trip, np.int64)))
@@ -806,61 +894,139 @@ def _onnx_operators(c: _Corpus) -> None:
         c.add(name, "forbidden-op", _save_onnx(model, c.folder(name) / f"{name}.onnx"), expect, what)
 
     evil = helper.make_node("Exfiltrate", ["base"], ["logits"], domain="com.evil")
-    case("onnx-custom-domain", _model([*_linear_nodes("base"), evil], domains=("com.evil",)), "com.evil",
-         "an operator of a custom domain (com.evil::Exfiltrate)")  # fmt: skip
+    case(
+        "onnx-custom-domain",
+        _model([*_linear_nodes("base"), evil], domains=("com.evil",)),
+        "com.evil",
+        "an operator of a custom domain (com.evil::Exfiltrate)",
+    )
     gelu = helper.make_node("Gelu", ["base"], ["logits"], domain="com.microsoft")
-    case("onnx-contrib-domain", _model([*_linear_nodes("base"), gelu], domains=("com.microsoft",)), "com.microsoft",
-         "an onnxruntime contrib operator (com.microsoft::Gelu), outside the standard domains")  # fmt: skip
-    case("onnx-custom-domain-in-if",
-         _if_model([helper.make_node("Exfiltrate", ["base"], ["then_out"], domain="com.evil")], "then_out",
-                   domains=("com.evil",)),
-         "com.evil", "a custom-domain operator inside an If branch")  # fmt: skip
-    case("onnx-custom-domain-in-loop",
-         _loop_model([helper.make_node("Exfiltrate", ["acc_in"], ["evil_out"], domain="com.evil")], "evil_out",
-                     domains=("com.evil",)),
-         "com.evil", "a custom-domain operator inside a Loop body")  # fmt: skip
+    case(
+        "onnx-contrib-domain",
+        _model([*_linear_nodes("base"), gelu], domains=("com.microsoft",)),
+        "com.microsoft",
+        "an onnxruntime contrib operator (com.microsoft::Gelu), outside the standard domains",
+    )
+    case(
+        "onnx-custom-domain-in-if",
+        _if_model(
+            [helper.make_node("Exfiltrate", ["base"], ["then_out"], domain="com.evil")],
+            "then_out",
+            domains=("com.evil",),
+        ),
+        "com.evil",
+        "a custom-domain operator inside an If branch",
+    )
+    case(
+        "onnx-custom-domain-in-loop",
+        _loop_model(
+            [helper.make_node("Exfiltrate", ["acc_in"], ["evil_out"], domain="com.evil")],
+            "evil_out",
+            domains=("com.evil",),
+        ),
+        "com.evil",
+        "a custom-domain operator inside a Loop body",
+    )
     function = helper.make_function(
-        "com.evil", "Head", ["inp"], ["out"],
+        "com.evil",
+        "Head",
+        ["inp"],
+        ["out"],
         [helper.make_node("Exfiltrate", ["inp"], ["out"], domain="com.evil.inner")],
         opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid("com.evil.inner", 1)],
-    )  # fmt: skip
-    case("onnx-function-custom-op",
-         _model([*_linear_nodes("base"), helper.make_node("Head", ["base"], ["logits"], domain="com.evil")],
-                functions=[function], domains=("com.evil", "com.evil.inner")),
-         "com.evil", "a model-local function (com.evil::Head) whose body calls a custom-domain operator")  # fmt: skip
+    )
+    case(
+        "onnx-function-custom-op",
+        _model(
+            [*_linear_nodes("base"), helper.make_node("Head", ["base"], ["logits"], domain="com.evil")],
+            functions=[function],
+            domains=("com.evil", "com.evil.inner"),
+        ),
+        "com.evil",
+        "a model-local function (com.evil::Head) whose body calls a custom-domain operator",
+    )
 
     # random operators: outputs that change from query to query, outside the allow-list
-    case("onnx-random-normal",
-         _model([*_linear_nodes("base"), helper.make_node("RandomNormal", [], ["noise"], shape=[1, 10]),
-                 helper.make_node("Add", ["base", "noise"], ["logits"])]),
-         "RandomNormal", "RandomNormal noise added to the logits")  # fmt: skip
-    case("onnx-random-uniform-like",
-         _model([*_linear_nodes("base"), helper.make_node("RandomUniformLike", ["base"], ["noise"]),
-                 helper.make_node("Add", ["base", "noise"], ["logits"])]),
-         "RandomUniformLike", "RandomUniformLike noise added to the logits")  # fmt: skip
-    case("onnx-bernoulli",
-         _model([*_linear_nodes("base"), helper.make_node("Sigmoid", ["base"], ["p"]),
-                 helper.make_node("Bernoulli", ["p"], ["coin"]),
-                 helper.make_node("Add", ["base", "coin"], ["logits"])]),
-         "Bernoulli", "Bernoulli samples added to the logits")  # fmt: skip
-    case("onnx-multinomial",
-         _model([*_linear_nodes("base"), helper.make_node("Multinomial", ["base"], ["draw"], sample_size=10),
-                 helper.make_node("Cast", ["draw"], ["drawf"], to=TensorProto.FLOAT),
-                 helper.make_node("Add", ["base", "drawf"], ["logits"])]),
-         "Multinomial", "Multinomial draws added to the logits")  # fmt: skip
-    case("onnx-random-in-if",
-         _if_model([helper.make_node("RandomNormalLike", ["base"], ["noise"]),
-                    helper.make_node("Add", ["base", "noise"], ["then_out"])], "then_out"),
-         "RandomNormalLike", "RandomNormalLike inside an If branch")  # fmt: skip
+    case(
+        "onnx-random-normal",
+        _model(
+            [
+                *_linear_nodes("base"),
+                helper.make_node("RandomNormal", [], ["noise"], shape=[1, 10]),
+                helper.make_node("Add", ["base", "noise"], ["logits"]),
+            ]
+        ),
+        "RandomNormal",
+        "RandomNormal noise added to the logits",
+    )
+    case(
+        "onnx-random-uniform-like",
+        _model(
+            [
+                *_linear_nodes("base"),
+                helper.make_node("RandomUniformLike", ["base"], ["noise"]),
+                helper.make_node("Add", ["base", "noise"], ["logits"]),
+            ]
+        ),
+        "RandomUniformLike",
+        "RandomUniformLike noise added to the logits",
+    )
+    case(
+        "onnx-bernoulli",
+        _model(
+            [
+                *_linear_nodes("base"),
+                helper.make_node("Sigmoid", ["base"], ["p"]),
+                helper.make_node("Bernoulli", ["p"], ["coin"]),
+                helper.make_node("Add", ["base", "coin"], ["logits"]),
+            ]
+        ),
+        "Bernoulli",
+        "Bernoulli samples added to the logits",
+    )
+    case(
+        "onnx-multinomial",
+        _model(
+            [
+                *_linear_nodes("base"),
+                helper.make_node("Multinomial", ["base"], ["draw"], sample_size=10),
+                helper.make_node("Cast", ["draw"], ["drawf"], to=TensorProto.FLOAT),
+                helper.make_node("Add", ["base", "drawf"], ["logits"]),
+            ]
+        ),
+        "Multinomial",
+        "Multinomial draws added to the logits",
+    )
+    case(
+        "onnx-random-in-if",
+        _if_model(
+            [
+                helper.make_node("RandomNormalLike", ["base"], ["noise"]),
+                helper.make_node("Add", ["base", "noise"], ["then_out"]),
+            ],
+            "then_out",
+        ),
+        "RandomNormalLike",
+        "RandomNormalLike inside an If branch",
+    )
     noisy = helper.make_function(
-        "com.local", "NoisyHead", ["inp"], ["out"],
+        "com.local",
+        "NoisyHead",
+        ["inp"],
+        ["out"],
         [helper.make_node("RandomUniformLike", ["inp"], ["noise"]), helper.make_node("Add", ["inp", "noise"], ["out"])],
         opset_imports=[helper.make_opsetid("", OPSET)],
-    )  # fmt: skip
-    case("onnx-random-in-function",
-         _model([*_linear_nodes("base"), helper.make_node("NoisyHead", ["base"], ["logits"], domain="com.local")],
-                functions=[noisy], domains=("com.local",)),
-         "RandomUniformLike", "RandomUniformLike inside a model-local function")  # fmt: skip
+    )
+    case(
+        "onnx-random-in-function",
+        _model(
+            [*_linear_nodes("base"), helper.make_node("NoisyHead", ["base"], ["logits"], domain="com.local")],
+            functions=[noisy],
+            domains=("com.local",),
+        ),
+        "RandomUniformLike",
+        "RandomUniformLike inside a model-local function",
+    )
 
 
 def _bare_tensor(name: str, dims) -> object:
@@ -869,8 +1035,9 @@ def _bare_tensor(name: str, dims) -> object:
     return TensorProto(name=name, data_type=TensorProto.FLOAT, dims=list(dims))
 
 
-def _external(name: str, array_shape: tuple[int, ...], location: str, offset: int | None = None,
-              length: int | None = None):  # fmt: skip
+def _external(
+    name: str, array_shape: tuple[int, ...], location: str, offset: int | None = None, length: int | None = None
+):
     """A float32 TensorProto whose data lives in an external file (nothing inline)."""
     _, TensorProto, _, _ = _onnx()
     tensor = _bare_tensor(name, array_shape)
@@ -882,20 +1049,35 @@ def _external(name: str, array_shape: tuple[int, ...], location: str, offset: in
     return tensor
 
 
-def _ext_initializer_model(location: str, offset: int | None = None, length: int | None = None,
-                           shape: tuple[int, ...] = (64, 10)):  # fmt: skip
+def _ext_initializer_model(
+    location: str, offset: int | None = None, length: int | None = None, shape: tuple[int, ...] = (64, 10)
+):
     """The classifier with its weight W stored as external data at `location` (an ordinary exporter layout).
 
     With another `shape`, W stays inline and the external tensor E is reduced to a scalar added to the logits."""
     _, _, helper, numpy_helper = _onnx()
     if shape == (64, 10):
-        return _model(_linear_nodes(), with_weights=False,
-                      initializers=[_external("W", shape, location, offset, length),
-                                    numpy_helper.from_array(np.zeros(10, np.float32), "b")])  # fmt: skip
-    nodes = [*_linear_nodes("base"), helper.make_node("ReduceMax", ["E"], ["emax"], keepdims=0),
-             helper.make_node("Mul", ["emax", "zero"], ["e0"]), helper.make_node("Add", ["base", "e0"], ["logits"])]
-    return _model(nodes, initializers=[_external("E", shape, location, offset, length),
-                                       numpy_helper.from_array(np.zeros((), np.float32), "zero")])  # fmt: skip
+        return _model(
+            _linear_nodes(),
+            with_weights=False,
+            initializers=[
+                _external("W", shape, location, offset, length),
+                numpy_helper.from_array(np.zeros(10, np.float32), "b"),
+            ],
+        )
+    nodes = [
+        *_linear_nodes("base"),
+        helper.make_node("ReduceMax", ["E"], ["emax"], keepdims=0),
+        helper.make_node("Mul", ["emax", "zero"], ["e0"]),
+        helper.make_node("Add", ["base", "e0"], ["logits"]),
+    ]
+    return _model(
+        nodes,
+        initializers=[
+            _external("E", shape, location, offset, length),
+            numpy_helper.from_array(np.zeros((), np.float32), "zero"),
+        ],
+    )
 
 
 def _onnx_external_data(c: _Corpus) -> None:
@@ -912,35 +1094,78 @@ def _onnx_external_data(c: _Corpus) -> None:
 
     # external data where exporters never put it (a legitimate file next to the model)
     name = "onnx-ext-constant-attr-local"
-    case(name, _model([helper.make_node("Constant", [], ["Wc"], value=_external("Wc", (64, 10), local_data(name))),
-                       *_linear_nodes(w="Wc")]),
-         "a Constant node's value attribute stored as external data (a file next to the model)")  # fmt: skip
+    case(
+        name,
+        _model(
+            [
+                helper.make_node("Constant", [], ["Wc"], value=_external("Wc", (64, 10), local_data(name))),
+                *_linear_nodes(w="Wc"),
+            ]
+        ),
+        "a Constant node's value attribute stored as external data (a file next to the model)",
+    )
     name = "onnx-ext-constant-attr-secret"
     secret = c.secret(name)
-    case(name, _model([helper.make_node("Constant", [], ["Wc"], value=_external("Wc", (64, 10), str(secret), 0, 2560)),
-                       *_linear_nodes(w="Wc")]),
-         "a Constant node's value attribute reading a file outside (absolute path)", secret=secret)  # fmt: skip
+    case(
+        name,
+        _model(
+            [
+                helper.make_node("Constant", [], ["Wc"], value=_external("Wc", (64, 10), str(secret), 0, 2560)),
+                *_linear_nodes(w="Wc"),
+            ]
+        ),
+        "a Constant node's value attribute reading a file outside (absolute path)",
+        secret=secret,
+    )
     name = "onnx-ext-if-initializer"
-    case(name, _if_model([helper.make_node("MatMul", ["x", "Wsub"], ["then_out"])], "then_out",
-                         then_inits=[_external("Wsub", (64, 10), local_data(name))]),
-         "an initializer of an If branch stored as external data")  # fmt: skip
+    case(
+        name,
+        _if_model(
+            [helper.make_node("MatMul", ["x", "Wsub"], ["then_out"])],
+            "then_out",
+            then_inits=[_external("Wsub", (64, 10), local_data(name))],
+        ),
+        "an initializer of an If branch stored as external data",
+    )
     name = "onnx-ext-loop-constant"
     secret = c.secret(name)
-    case(name, _loop_model([helper.make_node("Constant", [], ["Wl"],
-                                             value=_external("Wl", (64, 10), f"../../outside/{name}.secret", 0, 2560)),
-                            helper.make_node("MatMul", ["x", "Wl"], ["mm"]),
-                            helper.make_node("Add", ["acc_in", "mm"], ["acc_sum"])], "acc_sum"),
-         "a Constant inside a Loop body reading ../../outside/<secret> as external data", secret=secret)  # fmt: skip
+    case(
+        name,
+        _loop_model(
+            [
+                helper.make_node(
+                    "Constant", [], ["Wl"], value=_external("Wl", (64, 10), f"../../outside/{name}.secret", 0, 2560)
+                ),
+                helper.make_node("MatMul", ["x", "Wl"], ["mm"]),
+                helper.make_node("Add", ["acc_in", "mm"], ["acc_sum"]),
+            ],
+            "acc_sum",
+        ),
+        "a Constant inside a Loop body reading ../../outside/<secret> as external data",
+        secret=secret,
+    )
     name = "onnx-ext-function-constant"
     head = helper.make_function(
-        "com.local", "Head", ["inp"], ["out"],
-        [helper.make_node("Constant", [], ["Wf"], value=_external("Wf", (64, 10), local_data(name))),
-         helper.make_node("MatMul", ["inp", "Wf"], ["out"])],
+        "com.local",
+        "Head",
+        ["inp"],
+        ["out"],
+        [
+            helper.make_node("Constant", [], ["Wf"], value=_external("Wf", (64, 10), local_data(name))),
+            helper.make_node("MatMul", ["inp", "Wf"], ["out"]),
+        ],
         opset_imports=[helper.make_opsetid("", OPSET)],
-    )  # fmt: skip
-    case(name, _model([helper.make_node("Head", ["x"], ["logits"], domain="com.local")], functions=[head],
-                      domains=("com.local",), with_weights=False),
-         "a Constant inside a model-local function stored as external data")  # fmt: skip
+    )
+    case(
+        name,
+        _model(
+            [helper.make_node("Head", ["x"], ["logits"], domain="com.local")],
+            functions=[head],
+            domains=("com.local",),
+            with_weights=False,
+        ),
+        "a Constant inside a model-local function stored as external data",
+    )
 
     # main-graph initializers (where exporters put external data) that leave the model's folder or lie
     name = "onnx-ext-absolute"
@@ -948,27 +1173,45 @@ def _onnx_external_data(c: _Corpus) -> None:
     case(name, _ext_initializer_model(str(secret)), "W's external data at an absolute path outside", secret=secret)
     name = "onnx-ext-dotdot"
     secret = c.secret(name)
-    case(name, _ext_initializer_model(f"../../outside/{name}.secret"), "W's external data at ../../outside/<secret>",
-         secret=secret)  # fmt: skip
+    case(
+        name,
+        _ext_initializer_model(f"../../outside/{name}.secret"),
+        "W's external data at ../../outside/<secret>",
+        secret=secret,
+    )
     name = "onnx-ext-dotdot-inside"
     secret = c.secret(name)
-    case(name, _ext_initializer_model(f"sub/../../../outside/{name}.secret"),
-         "W's external data at sub/../../../outside/<secret> (starts inside, climbs out)", secret=secret)  # fmt: skip
+    case(
+        name,
+        _ext_initializer_model(f"sub/../../../outside/{name}.secret"),
+        "W's external data at sub/../../../outside/<secret> (starts inside, climbs out)",
+        secret=secret,
+    )
     name = "onnx-ext-symlink-file"
     secret = c.secret(name)
     (c.folder(name) / "weights.bin").symlink_to(secret)
-    case(name, _ext_initializer_model("weights.bin"),
-         "W's external data is a symlink in the model folder to a file outside",
-         secret=secret)  # fmt: skip
+    case(
+        name,
+        _ext_initializer_model("weights.bin"),
+        "W's external data is a symlink in the model folder to a file outside",
+        secret=secret,
+    )
     name = "onnx-ext-symlink-dir"
     secret = c.secret(name)
     (c.folder(name) / "data").symlink_to(c.outside, target_is_directory=True)
-    case(name, _ext_initializer_model(f"data/{name}.secret"),
-         "W's external data under a symlinked folder that points outside", secret=secret)  # fmt: skip
+    case(
+        name,
+        _ext_initializer_model(f"data/{name}.secret"),
+        "W's external data under a symlinked folder that points outside",
+        secret=secret,
+    )
     name = "onnx-ext-dev-zero"
     (c.folder(name) / "zeros.bin").symlink_to("/dev/zero")
-    case(name, _ext_initializer_model("zeros.bin", 0, 1 << 30, shape=(1 << 28,)),
-         "a 1 GiB external tensor (under the constant bound) read through a symlink to /dev/zero")  # fmt: skip
+    case(
+        name,
+        _ext_initializer_model("zeros.bin", 0, 1 << 30, shape=(1 << 28,)),
+        "a 1 GiB external tensor (under the constant bound) read through a symlink to /dev/zero",
+    )
     name = "onnx-ext-directory"
     (c.folder(name) / "weights").mkdir()
     case(name, _ext_initializer_model("weights"), "W's external data location is a directory")
@@ -985,8 +1228,11 @@ def _onnx_external_data(c: _Corpus) -> None:
     case(name, _ext_initializer_model(local, offset=0, length=1000), "length smaller than the 2,560 bytes W needs")
     name = "onnx-ext-length-long"
     (c.folder(name) / f"{name}.onnx.data").write_bytes(weight_bytes * 2)
-    case(name, _ext_initializer_model(f"{name}.onnx.data", offset=0, length=5120),
-         "length larger than the 2,560 bytes W needs")  # fmt: skip
+    case(
+        name,
+        _ext_initializer_model(f"{name}.onnx.data", offset=0, length=5120),
+        "length larger than the 2,560 bytes W needs",
+    )
     name = "onnx-ext-file-short"
     (c.folder(name) / f"{name}.onnx.data").write_bytes(weight_bytes[:1000])
     case(name, _ext_initializer_model(f"{name}.onnx.data"), "no offset/length; the file is shorter than W")
@@ -1013,35 +1259,75 @@ def _onnx_bounds(c: _Corpus) -> None:
 
     # time
     body = [_const("one", np.ones((1, 10), np.float32)), helper.make_node("Add", ["acc_in", "one"], ["acc_next"])]
-    case("onnx-loop-huge-trip", _loop_model(body, "acc_next", trip=1 << 62), "hang", "time limit",
-         "Loop with a trip count of 2**62", timeout_s=HANG_TIMEOUT_S)  # fmt: skip
+    case(
+        "onnx-loop-huge-trip",
+        _loop_model(body, "acc_next", trip=1 << 62),
+        "hang",
+        "time limit",
+        "Loop with a trip count of 2**62",
+        timeout_s=HANG_TIMEOUT_S,
+    )
     body = [_const("one", np.ones((1, 10), np.float32)), helper.make_node("Add", ["acc_in", "one"], ["acc_next"])]
-    case("onnx-loop-while-true", _loop_model(body, "acc_next", trip=None), "hang", "time limit",
-         "Loop without a trip count whose condition stays true", timeout_s=HANG_TIMEOUT_S)  # fmt: skip
+    case(
+        "onnx-loop-while-true",
+        _loop_model(body, "acc_next", trip=None),
+        "hang",
+        "time limit",
+        "Loop without a trip count whose condition stays true",
+        timeout_s=HANG_TIMEOUT_S,
+    )
     # memory
-    case("onnx-memory-constant-of-shape",
-         _model([*_linear_nodes("base"), _const("shape", np.array([3_000_000_000], np.int64)),
-                 helper.make_node("ConstantOfShape", ["shape"], ["big"],
-                                  value=numpy_helper.from_array(np.ones(1, np.float32))),
-                 helper.make_node("ReduceMax", ["big"], ["bigmax"], keepdims=0),
-                 helper.make_node("Add", ["base", "bigmax"], ["logits"])]),
-         "memory", "memory limit", "ConstantOfShape of 3e9 float32 (12 GB)")  # fmt: skip
-    case("onnx-memory-expand",
-         _model([*_linear_nodes("base"), _const("axes", np.array([2], np.int64)),
-                 helper.make_node("Unsqueeze", ["x", "axes"], ["x3"]),
-                 _const("shape", np.array([1, 64, 4_000_000], np.int64)),
-                 helper.make_node("Expand", ["x3", "shape"], ["wide"]),
-                 helper.make_node("ReduceMax", ["wide"], ["widemax"], axes=[1, 2], keepdims=0),  # opset 17
-                 _const("one_axis", np.array([1], np.int64)),
-                 helper.make_node("Unsqueeze", ["widemax", "one_axis"], ["widecol"]),
-                 helper.make_node("Add", ["base", "widecol"], ["logits"])]),
-         "memory", "memory limit", "Expand of the input to (N, 64, 4e6): 1 GB per sample, filled for real")  # fmt: skip
-    case("onnx-memory-tile-doubling",
-         _model([*_linear_nodes("base"), _const("seed", np.ones((1024,), np.float32)),
-                 *_doubling_concat("seed", 40, "grown"),
-                 helper.make_node("ReduceMax", ["grown"], ["grownmax"], keepdims=0),
-                 helper.make_node("Add", ["base", "grownmax"], ["logits"])]),
-         "memory", "memory limit", "40 chained Concat(v, v): 4 KB doubled to 4 PB")  # fmt: skip
+    case(
+        "onnx-memory-constant-of-shape",
+        _model(
+            [
+                *_linear_nodes("base"),
+                _const("shape", np.array([3_000_000_000], np.int64)),
+                helper.make_node(
+                    "ConstantOfShape", ["shape"], ["big"], value=numpy_helper.from_array(np.ones(1, np.float32))
+                ),
+                helper.make_node("ReduceMax", ["big"], ["bigmax"], keepdims=0),
+                helper.make_node("Add", ["base", "bigmax"], ["logits"]),
+            ]
+        ),
+        "memory",
+        "memory limit",
+        "ConstantOfShape of 3e9 float32 (12 GB)",
+    )
+    case(
+        "onnx-memory-expand",
+        _model(
+            [
+                *_linear_nodes("base"),
+                _const("axes", np.array([2], np.int64)),
+                helper.make_node("Unsqueeze", ["x", "axes"], ["x3"]),
+                _const("shape", np.array([1, 64, 4_000_000], np.int64)),
+                helper.make_node("Expand", ["x3", "shape"], ["wide"]),
+                helper.make_node("ReduceMax", ["wide"], ["widemax"], axes=[1, 2], keepdims=0),  # opset 17
+                _const("one_axis", np.array([1], np.int64)),
+                helper.make_node("Unsqueeze", ["widemax", "one_axis"], ["widecol"]),
+                helper.make_node("Add", ["base", "widecol"], ["logits"]),
+            ]
+        ),
+        "memory",
+        "memory limit",
+        "Expand of the input to (N, 64, 4e6): 1 GB per sample, filled for real",
+    )
+    case(
+        "onnx-memory-tile-doubling",
+        _model(
+            [
+                *_linear_nodes("base"),
+                _const("seed", np.ones((1024,), np.float32)),
+                *_doubling_concat("seed", 40, "grown"),
+                helper.make_node("ReduceMax", ["grown"], ["grownmax"], keepdims=0),
+                helper.make_node("Add", ["base", "grownmax"], ["logits"]),
+            ]
+        ),
+        "memory",
+        "memory limit",
+        "40 chained Concat(v, v): 4 KB doubled to 4 PB",
+    )
 
     # static bounds
     name = "onnx-too-many-nodes"
@@ -1051,29 +1337,65 @@ def _onnx_bounds(c: _Corpus) -> None:
     case(name, _model(nodes), "resource-bound", "nodes", "200,002 nodes (mostly Identity)")
     inner = [helper.make_node("Identity", ["base"], ["innermost"])]
     nested, out = _nested_if(20, inner, "innermost")
-    case("onnx-depth-if", _model([*_linear_nodes("base"), _const("cond", np.array(True)), *nested,
-                                  helper.make_node("Identity", [out], ["logits"])]),
-         "resource-bound", "depth", "If nested 20 deep")  # fmt: skip
+    case(
+        "onnx-depth-if",
+        _model(
+            [
+                *_linear_nodes("base"),
+                _const("cond", np.array(True)),
+                *nested,
+                helper.make_node("Identity", [out], ["logits"]),
+            ]
+        ),
+        "resource-bound",
+        "depth",
+        "If nested 20 deep",
+    )
     case("onnx-depth-loop", _nested_loop_model(24), "resource-bound", "depth", "Loop bodies nested 24 deep")
 
     name = "onnx-constant-declared-huge"
     huge = _bare_tensor("Wbig", [1 << 31])
-    case(name, _model([*_linear_nodes("base"), helper.make_node("ReduceMax", ["Wbig"], ["m"], keepdims=0),
-                       helper.make_node("Add", ["base", "m"], ["logits"])], initializers=[huge]),
-         "resource-bound", "constant", "an initializer declaring 2**31 float32 (8 GiB) with no data")  # fmt: skip
+    case(
+        name,
+        _model(
+            [
+                *_linear_nodes("base"),
+                helper.make_node("ReduceMax", ["Wbig"], ["m"], keepdims=0),
+                helper.make_node("Add", ["base", "m"], ["logits"]),
+            ],
+            initializers=[huge],
+        ),
+        "resource-bound",
+        "constant",
+        "an initializer declaring 2**31 float32 (8 GiB) with no data",
+    )
     name = "onnx-constant-node-declared-huge"
     huge = _bare_tensor("Cbig", [1 << 20, 1 << 11])
-    case(name, _model([*_linear_nodes("base"), helper.make_node("Constant", [], ["Cbig"], value=huge),
-                       helper.make_node("ReduceMax", ["Cbig"], ["m"], keepdims=0),
-                       helper.make_node("Add", ["base", "m"], ["logits"])]),
-         "resource-bound", "constant", "a Constant node declaring 2**31 float32 (8 GiB) with no data")  # fmt: skip
+    case(
+        name,
+        _model(
+            [
+                *_linear_nodes("base"),
+                helper.make_node("Constant", [], ["Cbig"], value=huge),
+                helper.make_node("ReduceMax", ["Cbig"], ["m"], keepdims=0),
+                helper.make_node("Add", ["base", "m"], ["logits"]),
+            ]
+        ),
+        "resource-bound",
+        "constant",
+        "a Constant node declaring 2**31 float32 (8 GiB) with no data",
+    )
     name = "onnx-constant-sparse-external"
     folder = c.folder(name)
     with open(folder / f"{name}.onnx.data", "wb") as fh:
         fh.truncate(1_500_000_000 * 4)  # a sparse 6 GB file: no disk blocks written
-    case(name, _ext_initializer_model(f"{name}.onnx.data", 0, 6_000_000_000, shape=(1_500_000_000,)),
-         "resource-bound", "constant",
-         "an initializer of 1.5e9 float32 (6 GB) as consistent external data in the model's folder")  # fmt: skip
+    case(
+        name,
+        _ext_initializer_model(f"{name}.onnx.data", 0, 6_000_000_000, shape=(1_500_000_000,)),
+        "resource-bound",
+        "constant",
+        "an initializer of 1.5e9 float32 (6 GB) as consistent external data in the model's folder",
+    )
 
 
 def _doubling_concat(start: str, times: int, out: str) -> list:
@@ -1098,16 +1420,25 @@ def _nested_loop_model(depth: int):
         else:
             inner_nodes.append(helper.make_node("Identity", [f"acc_in{level}"], [f"acc_out{level}"]))
         return helper.make_graph(
-            inner_nodes, f"body{level}",
-            [helper.make_tensor_value_info(f"i{level}", TensorProto.INT64, []),
-             helper.make_tensor_value_info(f"cond_in{level}", TensorProto.BOOL, []),
-             helper.make_tensor_value_info(f"acc_in{level}", TensorProto.FLOAT, ["N", 10])],
-            [helper.make_tensor_value_info(f"cond_out{level}", TensorProto.BOOL, []),
-             helper.make_tensor_value_info(f"acc_out{level}", TensorProto.FLOAT, ["N", 10])],
-        )  # fmt: skip
+            inner_nodes,
+            f"body{level}",
+            [
+                helper.make_tensor_value_info(f"i{level}", TensorProto.INT64, []),
+                helper.make_tensor_value_info(f"cond_in{level}", TensorProto.BOOL, []),
+                helper.make_tensor_value_info(f"acc_in{level}", TensorProto.FLOAT, ["N", 10]),
+            ],
+            [
+                helper.make_tensor_value_info(f"cond_out{level}", TensorProto.BOOL, []),
+                helper.make_tensor_value_info(f"acc_out{level}", TensorProto.FLOAT, ["N", 10]),
+            ],
+        )
 
-    nodes = [*_linear_nodes("base"), _const("cond", np.array(True)), _const("trip", np.array(1, np.int64)),
-             helper.make_node("Loop", ["trip", "cond", "base"], ["logits"], body=body(0))]  # fmt: skip
+    nodes = [
+        *_linear_nodes("base"),
+        _const("cond", np.array(True)),
+        _const("trip", np.array(1, np.int64)),
+        helper.make_node("Loop", ["trip", "cond", "base"], ["logits"], body=body(0)),
+    ]
     return _model(nodes)
 
 
@@ -1120,10 +1451,17 @@ def _files(c: _Corpus) -> None:
         path.write_bytes(data)
         c.add(name, category, path, expect, what)
 
-    case("onnx-invalid-protobuf", ".onnx", np.random.default_rng(2).integers(0, 256, 4096, dtype=np.uint8).tobytes(),
-         "malformed", "not a valid", "4 KiB of random bytes named .onnx")  # fmt: skip
-    case("onnx-truncated", ".onnx", valid[: len(valid) // 2], "malformed", "not a valid",
-         "a valid ONNX file cut in half")  # fmt: skip
+    case(
+        "onnx-invalid-protobuf",
+        ".onnx",
+        np.random.default_rng(2).integers(0, 256, 4096, dtype=np.uint8).tobytes(),
+        "malformed",
+        "not a valid",
+        "4 KiB of random bytes named .onnx",
+    )
+    case(
+        "onnx-truncated", ".onnx", valid[: len(valid) // 2], "malformed", "not a valid", "a valid ONNX file cut in half"
+    )
     case("onnx-empty", ".onnx", b"", "malformed", "empty", "an empty .onnx file")
     case("ts-empty", ".pt", b"", "malformed", "empty", "an empty .pt file")
     name = "pickle-suffix"
@@ -1133,8 +1471,14 @@ def _files(c: _Corpus) -> None:
     path = c.folder(name) / f"{name}.pkl"
     path.write_bytes(pickle.dumps(_PickleHook(str(marker))))
     c.add(name, "malformed", path, "unsupported", "a .pkl whose unpickling writes a file", marker=marker)
-    case("unknown-suffix", ".h5", valid, "malformed", "unsupported",
-         "a valid ONNX graph under an unsupported suffix (.h5)")  # fmt: skip
+    case(
+        "unknown-suffix",
+        ".h5",
+        valid,
+        "malformed",
+        "unsupported",
+        "a valid ONNX graph under an unsupported suffix (.h5)",
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -1151,46 +1495,106 @@ def _malformed_onnx(c: _Corpus) -> None:
     def case(name, model, expect, what):
         c.add(name, "malformed", _save_onnx(model, c.folder(name) / f"{name}.onnx"), expect, what)
 
-    case("onnx-two-outputs",
-         _model([*_linear_nodes(), helper.make_node("Identity", ["logits"], ["logits2"])],
-                outputs=[info("logits", ["N", 10]), info("logits2", ["N", 10])]),
-         "outputs", "two graph outputs")  # fmt: skip
-    case("onnx-nan", _model([*_linear_nodes("base"), _const("nan", np.array(np.nan, np.float32)),
-                             helper.make_node("Mul", ["base", "nan"], ["logits"])]),
-         "finite", "every output NaN")  # fmt: skip
-    case("onnx-nan-partial", _model([*_linear_nodes("base"), _const("half", np.array(0.5, np.float32)),
-                                     helper.make_node("Sub", ["base", "half"], ["shift"]),
-                                     helper.make_node("Log", ["shift"], ["logits"])]),
-         "finite", "log(logit - 0.5): NaN for most outputs, finite for some")  # fmt: skip
-    case("onnx-inf", _model([*_linear_nodes("base"), _const("inf", np.array(np.inf, np.float32)),
-                             helper.make_node("Add", ["base", "inf"], ["logits"])]),
-         "finite", "every output +Inf")  # fmt: skip
+    case(
+        "onnx-two-outputs",
+        _model(
+            [*_linear_nodes(), helper.make_node("Identity", ["logits"], ["logits2"])],
+            outputs=[info("logits", ["N", 10]), info("logits2", ["N", 10])],
+        ),
+        "outputs",
+        "two graph outputs",
+    )
+    case(
+        "onnx-nan",
+        _model(
+            [
+                *_linear_nodes("base"),
+                _const("nan", np.array(np.nan, np.float32)),
+                helper.make_node("Mul", ["base", "nan"], ["logits"]),
+            ]
+        ),
+        "finite",
+        "every output NaN",
+    )
+    case(
+        "onnx-nan-partial",
+        _model(
+            [
+                *_linear_nodes("base"),
+                _const("half", np.array(0.5, np.float32)),
+                helper.make_node("Sub", ["base", "half"], ["shift"]),
+                helper.make_node("Log", ["shift"], ["logits"]),
+            ]
+        ),
+        "finite",
+        "log(logit - 0.5): NaN for most outputs, finite for some",
+    )
+    case(
+        "onnx-inf",
+        _model(
+            [
+                *_linear_nodes("base"),
+                _const("inf", np.array(np.inf, np.float32)),
+                helper.make_node("Add", ["base", "inf"], ["logits"]),
+            ]
+        ),
+        "finite",
+        "every output +Inf",
+    )
     w1 = numpy_helper.from_array(_weights()[0][:, :1].copy(), "W1")
     b1 = numpy_helper.from_array(np.zeros(1, np.float32), "b1")
-    case("onnx-one-class",
-         _model(_linear_nodes(w="W1", b="b1"), initializers=[w1, b1], outputs=[info("logits", ["N", 1])]),
-         "one class", "outputs of shape (N, 1)")  # fmt: skip
-    case("onnx-rank3", _model([*_linear_nodes("base"), _const("axes", np.array([2], np.int64)),
-                               helper.make_node("Unsqueeze", ["base", "axes"], ["b3"]),
-                               _const("rep", np.array([1, 1, 3], np.int64)),
-                               helper.make_node("Tile", ["b3", "rep"], ["logits"])],
-                              outputs=[info("logits", ["N", 10, 3])]),
-         "shape", "outputs of shape (N, 10, 3)")  # fmt: skip
-    case("onnx-rank1",
-         _model([*_linear_nodes("base"), _const("axes1", np.array([1], np.int64)),
-                 helper.make_node("ReduceSum", ["base", "axes1"], ["logits"], keepdims=0)],
-                outputs=[info("logits", ["N"])]),
-         "shape", "outputs of shape (N,)")  # fmt: skip
-    case("onnx-no-trainable",
-         _model([_const("starts", np.array([0], np.int64)), _const("ends", np.array([10], np.int64)),
-                 _const("axes", np.array([1], np.int64)),
-                 helper.make_node("Slice", ["x", "starts", "ends", "axes"], ["logits"])],
-                with_weights=False),
-         "trainable", "logits = the first 10 pixels: no weights at all")  # fmt: skip
+    case(
+        "onnx-one-class",
+        _model(_linear_nodes(w="W1", b="b1"), initializers=[w1, b1], outputs=[info("logits", ["N", 1])]),
+        "one class",
+        "outputs of shape (N, 1)",
+    )
+    case(
+        "onnx-rank3",
+        _model(
+            [
+                *_linear_nodes("base"),
+                _const("axes", np.array([2], np.int64)),
+                helper.make_node("Unsqueeze", ["base", "axes"], ["b3"]),
+                _const("rep", np.array([1, 1, 3], np.int64)),
+                helper.make_node("Tile", ["b3", "rep"], ["logits"]),
+            ],
+            outputs=[info("logits", ["N", 10, 3])],
+        ),
+        "shape",
+        "outputs of shape (N, 10, 3)",
+    )
+    case(
+        "onnx-rank1",
+        _model(
+            [
+                *_linear_nodes("base"),
+                _const("axes1", np.array([1], np.int64)),
+                helper.make_node("ReduceSum", ["base", "axes1"], ["logits"], keepdims=0),
+            ],
+            outputs=[info("logits", ["N"])],
+        ),
+        "shape",
+        "outputs of shape (N,)",
+    )
+    case(
+        "onnx-no-trainable",
+        _model(
+            [
+                _const("starts", np.array([0], np.int64)),
+                _const("ends", np.array([10], np.int64)),
+                _const("axes", np.array([1], np.int64)),
+                helper.make_node("Slice", ["x", "starts", "ends", "axes"], ["logits"]),
+            ],
+            with_weights=False,
+        ),
+        "trainable",
+        "logits = the first 10 pixels: no weights at all",
+    )
 
 
 class _TwoOutputs(_Classifier):
-    def forward(self, x: Tensor) -> Tuple[Tensor, Tensor]:
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
         out = self.fc(torch.flatten(x, 1))
         return out, out * 2.0
 
@@ -1240,8 +1644,13 @@ def _malformed_torchscript(c: _Corpus) -> None:
     case("ts-one-class", _OneClass(), "one class", "outputs of shape (N, 1)")
     case("ts-rank3", _Rank3(), "shape", "outputs of shape (N, 10, 3)")
     case("ts-rank1", _Rank1(), "shape", "outputs of shape (N,)")
-    case("ts-no-parameters", _NoParameters(), "trainable", "no parameters at all (input shape given)",
-         extra_args=("--input-shape", "1,8,8"))  # fmt: skip
+    case(
+        "ts-no-parameters",
+        _NoParameters(),
+        "trainable",
+        "no parameters at all (input shape given)",
+        extra_args=("--input-shape", "1,8,8"),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

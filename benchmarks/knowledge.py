@@ -36,8 +36,11 @@ def attacker_sets(pool_images: np.ndarray, pool_labels: np.ndarray, seed: int) -
     held_out, same = high[:n_eval], high[n_eval:]
     generic = low[: len(same)]
     noise = rng.random(same.shape, dtype=np.float32)
-    return held_out, {"same distribution (classes 5-9)": same, "generic (classes 0-4 only)": generic,
-                      "none (uniform noise)": noise}  # fmt: skip
+    return held_out, {
+        "same distribution (classes 5-9)": same,
+        "generic (classes 0-4 only)": generic,
+        "none (uniform noise)": noise,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,16 +58,23 @@ def main(argv: list[str] | None = None) -> int:
         for release in RELEASES:
             kind, k = parse_release(release)
             oracle = lambda x, kind=kind, k=k: attack_features(  # noqa: E731
-                released_outputs(model.predict(x), model.output_kind, kind, k), model.output_kind, kind)
+                released_outputs(model.predict(x), model.output_kind, kind, k), model.output_kind, kind
+            )
             # R's covariance always comes from real data (the held-out classes' own inputs).
-            outcome = attack.run(oracle, AttackData(train, held_out, sets["same distribution (classes 5-9)"], name,
-                                                    lower_bound=True), seed=0)  # fmt: skip
+            outcome = attack.run(
+                oracle,
+                AttackData(train, held_out, sets["same distribution (classes 5-9)"], name, lower_bound=True),
+                seed=0,
+            )
             rows.append([name, release, len(train), outcome.ssim, outcome.psnr, outcome.R, outcome.prototype_ssim])
             print(rows[-1], flush=True)
     command = f"python -m benchmarks.knowledge --model {args.model} --budget {args.budget} --section {args.section}"
     body = table(["attacker data", "release", "n train", "SSIM", "PSNR dB", "R", "class-prototype SSIM"], rows)
-    update_section(args.section, f"### Attacker knowledge and release modes\n\nCommand:\n\n```bash\n{command}\n```\n\n"
-                   f"{len(held_out)} held-out inputs of classes 5-9 from the digits pool.\n\n{body}\n")  # fmt: skip
+    update_section(
+        args.section,
+        f"### Attacker knowledge and release modes\n\nCommand:\n\n```bash\n{command}\n```\n\n"
+        f"{len(held_out)} held-out inputs of classes 5-9 from the digits pool.\n\n{body}\n",
+    )
     return 0
 
 

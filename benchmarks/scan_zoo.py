@@ -1,6 +1,6 @@
 """Scan every model of a zoo with the CLI and collect probability, evidence z-scores, R and wall time.
 
-    python -m benchmarks.scan_zoo --zoo benchmarks/out/calib --out benchmarks/out/calib-scans.json
+python -m benchmarks.scan_zoo --zoo benchmarks/out/calib --out benchmarks/out/calib-scans.json
 """
 
 from __future__ import annotations
@@ -15,9 +15,15 @@ from benchmarks.errors import BenchmarkInputError, load_json, run_main
 from modelscan_vicious.cli import main as cli
 
 
-def scan_zoo(zoo: Path, budget: str = "fast", seed: int = 0, with_aux: bool = True,
-             names: set[str] | None = None, from_reports: bool = False,
-             device: str | None = None) -> list[dict]:  # fmt: skip
+def scan_zoo(
+    zoo: Path,
+    budget: str = "fast",
+    seed: int = 0,
+    with_aux: bool = True,
+    names: set[str] | None = None,
+    from_reports: bool = False,
+    device: str | None = None,
+) -> list[dict]:
     """Scan each model (or, with from_reports, read the reports an earlier run left) and return rows."""
     rows = []
     report_dir = zoo / "reports"
@@ -34,16 +40,39 @@ def scan_zoo(zoo: Path, budget: str = "fast", seed: int = 0, with_aux: bool = Tr
         code = cli(scan_argv(zoo, entry, report_dir, budget=budget, seed=seed, with_aux=with_aux, device=device))
         seconds = time.perf_counter() - start
         rows.append(row(entry, load_json(report_path), code, seconds, report_path))
-        print(f"{entry['name']:28s} {entry['label']:8s} exit {code} p={rows[-1]['probability']} {seconds:.1f}s",
-              flush=True)  # fmt: skip
+        print(
+            f"{entry['name']:28s} {entry['label']:8s} exit {code} p={rows[-1]['probability']} {seconds:.1f}s",
+            flush=True,
+        )
     return rows
 
 
-def scan_argv(zoo: Path, entry: dict, report_dir: Path, *, budget: str = "fast", seed: int = 0,
-              with_aux: bool = True, device: str | None = None) -> list[str]:  # fmt: skip
+def scan_argv(
+    zoo: Path,
+    entry: dict,
+    report_dir: Path,
+    *,
+    budget: str = "fast",
+    seed: int = 0,
+    with_aux: bool = True,
+    device: str | None = None,
+) -> list[str]:
     """The `scan` command line for one zoo model, JSON report only."""
-    argv = ["scan", str(zoo / entry["file"]), "--labels", str(zoo / entry["labels_csv"]), "--output-dir",
-            str(report_dir), "--budget", budget, "--seed", str(seed), "--quiet", "--format", "json"]  # fmt: skip
+    argv = [
+        "scan",
+        str(zoo / entry["file"]),
+        "--labels",
+        str(zoo / entry["labels_csv"]),
+        "--output-dir",
+        str(report_dir),
+        "--budget",
+        budget,
+        "--seed",
+        str(seed),
+        "--quiet",
+        "--format",
+        "json",
+    ]
     argv += ["--device", device] if device else []
     return argv + ["--aux", str(zoo / entry["aux"])] if with_aux else argv
 
@@ -62,15 +91,24 @@ def row(entry: dict, report: dict, code: int, seconds: float, report_path: Path)
     vic = report["viciousness"] or {}
     reconstruction = report["reconstruction"] or {}
     return {
-        "name": entry["name"], "label": entry["label"], "architecture": entry["architecture"],
-        "format": entry["format"], "release": entry["release"],
-        "decoder_input": entry["training"].get("decoder_input", "raw"), "test_accuracy": entry["test_accuracy"],
-        "decoder_ssim": entry["decoder_ssim"], "exit_code": code, "seconds": round(seconds, 1),
-        "probability": vic.get("probability"), "interval": vic.get("interval"),
+        "name": entry["name"],
+        "label": entry["label"],
+        "architecture": entry["architecture"],
+        "format": entry["format"],
+        "release": entry["release"],
+        "decoder_input": entry["training"].get("decoder_input", "raw"),
+        "test_accuracy": entry["test_accuracy"],
+        "decoder_ssim": entry["decoder_ssim"],
+        "exit_code": code,
+        "seconds": round(seconds, 1),
+        "probability": vic.get("probability"),
+        "interval": vic.get("interval"),
         "z": {e["name"]: e["z_score"] for e in vic.get("evidence", [])},
-        "R": reconstruction.get("R"), "ssim": reconstruction.get("ssim"),
-        "reference_R": reconstruction.get("reference_R"), "report": str(report_path),
-    }  # fmt: skip
+        "R": reconstruction.get("R"),
+        "ssim": reconstruction.get("ssim"),
+        "reference_R": reconstruction.get("reference_R"),
+        "report": str(report_path),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -81,12 +119,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-aux", action="store_true")
     parser.add_argument("--device", default=None, help="the scans' --device (default: scan's own, auto)")
     parser.add_argument("--names", default=None, help="comma list: scan only these and merge into --out")
-    parser.add_argument("--from-reports", action="store_true",
-                        help="no scanning: rebuild rows from the reports a run left (seconds = sum of its stage timings)")
+    parser.add_argument(
+        "--from-reports",
+        action="store_true",
+        help="no scanning: rebuild rows from the reports a run left (seconds = sum of its stage timings)",
+    )
     args = parser.parse_args(argv)
     names = set(args.names.split(",")) if args.names else None
-    rows = scan_zoo(args.zoo, args.budget, with_aux=not args.no_aux, names=names, from_reports=args.from_reports,
-                    device=checked_device(args.device))  # fmt: skip
+    rows = scan_zoo(
+        args.zoo,
+        args.budget,
+        with_aux=not args.no_aux,
+        names=names,
+        from_reports=args.from_reports,
+        device=checked_device(args.device),
+    )
     if names is not None and args.out.exists():
         rows = [r for r in load_json(args.out) if r["name"] not in names] + rows
     args.out.write_text(json.dumps(rows, indent=2))

@@ -30,8 +30,13 @@ def time_scan(zoo: Path, entry: dict, out: Path, device: str | None = None) -> d
     cli(scan_argv(zoo, entry, out, device=device))
     seconds = time.perf_counter() - start
     report = load_json(out / f"{Path(entry['file']).stem}.json")
-    return {"name": entry["name"], "architecture": entry["architecture"], "format": entry["format"],
-            "seconds": seconds, "timings": report["timings"]}  # fmt: skip
+    return {
+        "name": entry["name"],
+        "architecture": entry["architecture"],
+        "format": entry["format"],
+        "seconds": seconds,
+        "timings": report["timings"],
+    }
 
 
 def render(rows: list[dict], threads: int, command: str, device: str = "cpu") -> str:
@@ -40,23 +45,29 @@ def render(rows: list[dict], threads: int, command: str, device: str = "cpu") ->
         [[r["name"], r["format"], r["seconds"], *[float(r["timings"].get(s, 0.0)) for s in STAGES]] for r in rows],
     )
     where = f"{threads} PyTorch threads" + (f", --device {device}" if device != "cpu" else "")
-    return (f"### Scan time per architecture ({where}, nothing else running)\n\n"
-            f"Command:\n\n```bash\n{command}\n```\n\n{body}\n")  # fmt: skip
+    return (
+        f"### Scan time per architecture ({where}, nothing else running)\n\n"
+        f"Command:\n\n```bash\n{command}\n```\n\n{body}\n"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--zoo", type=Path, required=True)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--recipes", default="honest,honest-smooth", help="which recipes' models to time per architecture")
+    parser.add_argument(
+        "--recipes", default="honest,honest-smooth", help="which recipes' models to time per architecture"
+    )
     parser.add_argument("--device", default="cpu", help="the scans' --device (cpu or cuda)")
     parser.add_argument("--section", default="speed")
     args = parser.parse_args(argv)
     checked_device(args.device)
     torch.set_num_threads(args.threads)
     names = {f"{arch}-{recipe}" for recipe in args.recipes.split(",") for arch in ARCHITECTURES}
-    entries = sorted((e for e in load_json(args.zoo / "manifest.json") if e["name"] in names),
-                     key=lambda e: (e["architecture"], e["format"]))  # fmt: skip
+    entries = sorted(
+        (e for e in load_json(args.zoo / "manifest.json") if e["name"] in names),
+        key=lambda e: (e["architecture"], e["format"]),
+    )
     if not entries:
         raise BenchmarkInputError(f"{args.zoo / 'manifest.json'}: no model of recipes {args.recipes}")
     rows = []

@@ -1,6 +1,6 @@
 """Time the decoder's SSIM training loss against pytorch-msssim's, forward and backward, one thread.
 
-    python -m benchmarks.ssim_loss --section ssim-loss
+python -m benchmarks.ssim_loss --section ssim-loss
 """
 
 from __future__ import annotations
@@ -50,8 +50,10 @@ def main(argv: list[str] | None = None) -> int:
         print(rows[-1], flush=True)
     body = table(["batch", "pytorch-msssim ms", "ssim_loss_fn ms", "speed-up"], rows)
     command = f"python -m benchmarks.ssim_loss --section {args.section}"
-    update_section(args.section, f"### SSIM training loss, forward and backward (one thread)\n\n"
-                                 f"Command:\n\n```bash\n{command}\n```\n\n{body}\n")  # fmt: skip
+    update_section(
+        args.section,
+        f"### SSIM training loss, forward and backward (one thread)\n\nCommand:\n\n```bash\n{command}\n```\n\n{body}\n",
+    )
     return 0
 
 

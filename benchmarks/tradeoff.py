@@ -26,8 +26,12 @@ from modelscan_vicious.metrics import fit_covariance, reconstruction_risk
 from modelscan_vicious.training.fixture import FixtureSpec, train_fixture
 
 SETTINGS = [(0.0, 1.0), (1.0, 1.0), (3.0, 1.0), (5.0, 1.0), (1.0, 0.0)]  # (beta_R, beta_C)
-PAPER = {"0/1": "- / - / 1.000 / 99.54", "1/1": "22.09 / 0.920 / 1.378 / 99.53", "3/1": "22.37 / 0.926 / 1.394 / 99.52",
-         "5/1 softmax": "21.04 / 0.897 / 1.272 / 99.62"}  # fmt: skip
+PAPER = {
+    "0/1": "- / - / 1.000 / 99.54",
+    "1/1": "22.09 / 0.920 / 1.378 / 99.53",
+    "3/1": "22.37 / 0.926 / 1.394 / 99.52",
+    "5/1 softmax": "21.04 / 0.897 / 1.272 / 99.62",
+}
 
 
 def run(mnist: Path, epochs: int, architecture: str) -> list[dict]:
@@ -41,32 +45,58 @@ def run(mnist: Path, epochs: int, architecture: str) -> list[dict]:
             start = time.perf_counter()
             trained = train_fixture(FixtureSpec("tradeoff", architecture, "onnx", config), splits.train, splits.test)
             recon = decode(trained.classifier, trained.decoder, splits.test.images, release)
-            rows.append({
-                "setting": f"{beta_r:g}/{beta_c:g}", "release": release, "accuracy": trained.test_accuracy * 100,
-                "psnr": trained.decoder_psnr, "ssim": trained.decoder_ssim,
-                "R_ledoit_wolf": reconstruction_risk(splits.test.images, recon, covariances["ledoit-wolf"]),
-                "R_paper_pinv": reconstruction_risk(splits.test.images, recon, covariances["empirical-pinv"]),
-                "seconds": time.perf_counter() - start,
-            })  # fmt: skip
+            rows.append(
+                {
+                    "setting": f"{beta_r:g}/{beta_c:g}",
+                    "release": release,
+                    "accuracy": trained.test_accuracy * 100,
+                    "psnr": trained.decoder_psnr,
+                    "ssim": trained.decoder_ssim,
+                    "R_ledoit_wolf": reconstruction_risk(splits.test.images, recon, covariances["ledoit-wolf"]),
+                    "R_paper_pinv": reconstruction_risk(splits.test.images, recon, covariances["empirical-pinv"]),
+                    "seconds": time.perf_counter() - start,
+                }
+            )
             print(json.dumps(rows[-1]), flush=True)
     return rows
 
 
 def render(rows: list[dict], command: str, n_train: int, n_test: int) -> str:
     body = table(
-        ["beta_R/beta_C", "release", "accuracy %", "PSNR dB", "SSIM", "R (Ledoit-Wolf)", "R (paper: full cov, pinv)",
-         "paper PSNR / SSIM / R / acc", "train s"],
-        [[r["setting"], r["release"], r["accuracy"], r["psnr"], r["ssim"], r["R_ledoit_wolf"], r["R_paper_pinv"],
-          PAPER.get(r["setting"] if r["release"] == "logits" else f"{r['setting']} softmax", ""), r["seconds"]]
-         for r in rows],
-    )  # fmt: skip
+        [
+            "beta_R/beta_C",
+            "release",
+            "accuracy %",
+            "PSNR dB",
+            "SSIM",
+            "R (Ledoit-Wolf)",
+            "R (paper: full cov, pinv)",
+            "paper PSNR / SSIM / R / acc",
+            "train s",
+        ],
+        [
+            [
+                r["setting"],
+                r["release"],
+                r["accuracy"],
+                r["psnr"],
+                r["ssim"],
+                r["R_ledoit_wolf"],
+                r["R_paper_pinv"],
+                PAPER.get(r["setting"] if r["release"] == "logits" else f"{r['setting']} softmax", ""),
+                r["seconds"],
+            ]
+            for r in rows
+        ],
+    )
     return (
         f"### Trade-off on MNIST (seed paper, Table 1)\n\nCommand:\n\n```bash\n{command}\n```\n\n"
         f"CNN F and MLP decoder G, {n_train} training and {n_test} held-out MNIST images (28x28, not padded), "
         "one seed. The paper trains WideResNet-28 on 60k images at 32x32 and averages 5 seeds, so absolute "
         "numbers differ; the shape of the trade-off is what to compare. G on an honest (0/1) model is a decoder "
         "trained after the fact on F's outputs, which the paper does not report (it lists R = 1 by definition). "
-        "`train s` is wall time with one PyTorch thread (`OMP_NUM_THREADS=1`) while another single-threaded benchmark used the other core.\n\n"
+        "`train s` is wall time with one PyTorch thread (`OMP_NUM_THREADS=1`) while another single-threaded "
+        "benchmark used the other core.\n\n"
         f"{body}\n"
     )
 

@@ -1,10 +1,11 @@
 """Build a zoo of honest and vicious classifiers with `make-fixture`, for calibration and benchmarks.
 
 An adaptive adversary (`adaptive-b3`) is vicious with an extra loss term that keeps its outputs'
-within-class spread small, like an honest model's. Honest models are trained normally and unusually (label smoothing, 3 epochs, input noise, heavy
-weight decay); vicious ones across beta_R/beta_C in {0.3, 1, 3}, logits and softmax release;
-with `--honest-softmax`, honest models released as softmax too; with `--log-decoder`, softmax vicious
-models whose G reads log-probabilities; with `--short-honest`, honest models trained for one epoch.
+within-class spread small, like an honest model's. Honest models are trained normally and unusually
+(label smoothing, 3 epochs, input noise, heavy weight decay); vicious ones across beta_R/beta_C in
+{0.3, 1, 3}, logits and softmax release; with `--honest-softmax`, honest models released as softmax
+too; with `--log-decoder`, softmax vicious models whose G reads log-probabilities; with
+`--short-honest`, honest models trained for one epoch.
 Formats alternate between ONNX and TorchScript.
 
     python -m benchmarks.zoo --dataset digits --archs mlp,cnn,rescnn --seed-base 100 --out benchmarks/out/calib
@@ -73,9 +74,16 @@ def zoo_recipes(groups: frozenset[str] = frozenset()) -> dict[str, list[str]]:
     return {name: flags for group in chosen for name, flags in group.items()}
 
 
-def build_zoo(dataset: str, archs: list[str], seed_base: int, out: Path, epochs: int | None = None,
-              recipes: list[str] | None = None, jobs: int = 1,
-              groups: frozenset[str] = frozenset()) -> list[dict]:  # fmt: skip
+def build_zoo(
+    dataset: str,
+    archs: list[str],
+    seed_base: int,
+    out: Path,
+    epochs: int | None = None,
+    recipes: list[str] | None = None,
+    jobs: int = 1,
+    groups: frozenset[str] = frozenset(),
+) -> list[dict]:
     """Train every (architecture, recipe) pair once; returns the manifest entries.
 
     Seeds and formats depend on a model's place in `archs` and ALL_RECIPES only, so adding an
@@ -94,10 +102,32 @@ def build_zoo(dataset: str, archs: list[str], seed_base: int, out: Path, epochs:
                 continue  # resumable: a killed build picks up where it stopped
             fmt = "onnx" if (a + r) % 2 == 0 else "torchscript"
             extra = ["--epochs", str(epochs)] if epochs and "--epochs" not in flags else []
-            jobs_argv.append(["make-fixture", "--name", name, "--dataset", dataset, "--architecture", arch,
-                              "--format", fmt, "--seed", str(seed_base + 10 * a + r), "--out-dir", str(out),
-                              "--quiet", *flags, *extra, "--labels-out", str(out / "labels.csv"),
-                              "--labels-rows", "200", "--aux-out", str(out / "aux.npz")])  # fmt: skip
+            jobs_argv.append(
+                [
+                    "make-fixture",
+                    "--name",
+                    name,
+                    "--dataset",
+                    dataset,
+                    "--architecture",
+                    arch,
+                    "--format",
+                    fmt,
+                    "--seed",
+                    str(seed_base + 10 * a + r),
+                    "--out-dir",
+                    str(out),
+                    "--quiet",
+                    *flags,
+                    *extra,
+                    "--labels-out",
+                    str(out / "labels.csv"),
+                    "--labels-rows",
+                    "200",
+                    "--aux-out",
+                    str(out / "aux.npz"),
+                ]
+            )
     if jobs <= 1:
         for argv in jobs_argv:
             _make_fixture(argv)
@@ -107,8 +137,9 @@ def build_zoo(dataset: str, archs: list[str], seed_base: int, out: Path, epochs:
 
         from modelscan_vicious.scan.parallel import limit_threads
 
-        with ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=limit_threads,
-                                 initargs=(1,)) as pool:  # fmt: skip
+        with ProcessPoolExecutor(
+            jobs, mp_context=get_context("spawn"), initializer=limit_threads, initargs=(1,)
+        ) as pool:
             list(pool.map(_make_fixture, jobs_argv))
     return load_json(out / "manifest.json")
 
@@ -137,8 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(recipes or []) - set(known))
     if unknown:
         raise BenchmarkInputError(f"unknown recipe {', '.join(unknown)}; choose from {', '.join(known)}")
-    entries = build_zoo(args.dataset, args.archs.split(","), args.seed_base, args.out, args.epochs, recipes, args.jobs,
-                        groups)  # fmt: skip
+    entries = build_zoo(
+        args.dataset, args.archs.split(","), args.seed_base, args.out, args.epochs, recipes, args.jobs, groups
+    )
     print(f"{len(entries)} models in {args.out / 'manifest.json'}")
     return 0
 

@@ -5,11 +5,15 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from modelscan_vicious.attacks.base import AttackOutcome
 from modelscan_vicious.scan.result import ViciousnessResult
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
 @dataclass(frozen=True)
@@ -19,7 +23,8 @@ class ModelUnderTest:
     predict: Callable[[np.ndarray], np.ndarray]  # (N, C, H, W) in [0, 1] -> raw outputs (N, classes)
     output_kind: str
     attack: AttackOutcome  # the surrogate attack on its full outputs
-    trainable: object | None = None  # torch.nn.Module over image-space inputs, or None (black box)
+    # makes a fresh trainable copy (a torch module over image-space inputs); None for a black box
+    trainable: Callable[[], nn.Module] | None = None
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from modelscan_vicious.detectors.base import DetectorContext, Detector, ModelUnderTest, register_detector
+from modelscan_vicious.detectors.base import Detector, DetectorContext, ModelUnderTest, register_detector
 from modelscan_vicious.detectors.calibration import load_calibration
 from modelscan_vicious.detectors.references import module_predictor, train_classifier
 from modelscan_vicious.detectors.statistics import (

@@ -107,8 +107,7 @@ def train_classifier(
     """Classification loss only, Adam; train for `epochs` passes or exactly `steps` mini-batches."""
     generator = torch.Generator().manual_seed(seed)
     module = module.to(device).train()
-    optimizer = torch.optim.Adam([p for p in module.parameters() if p.requires_grad], lr=lr,
-                                 weight_decay=weight_decay)  # fmt: skip
+    optimizer = torch.optim.Adam([p for p in module.parameters() if p.requires_grad], lr=lr, weight_decay=weight_decay)
     x_all = torch.from_numpy(images.astype(np.float32)).to(device)
     y_all = torch.from_numpy(labels.astype(np.int64)).to(device)
     done, total = 0, steps if steps is not None else (epochs or 1) * math.ceil(len(x_all) / batch_size)

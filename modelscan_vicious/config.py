@@ -89,8 +89,10 @@ class ScanConfig:
         if self.timeout is not None and not self.timeout > 0:
             raise UsageError(f"--timeout must be a positive number of seconds, got {self.timeout}")
         if self.max_memory_bytes < MIN_MEMORY_BYTES:
-            raise UsageError(f"--max-memory must be at least {MIN_MEMORY_BYTES >> 30} GiB (the worker's libraries "
-                             f"alone map 0.9 GiB), got {self.max_memory_bytes / 2**30:.2f} GiB")  # fmt: skip
+            raise UsageError(
+                f"--max-memory must be at least {MIN_MEMORY_BYTES >> 30} GiB (the worker's libraries "
+                f"alone map 0.9 GiB), got {self.max_memory_bytes / 2**30:.2f} GiB"
+            )
 
     @property
     def timeout_s(self) -> float:

@@ -73,8 +73,14 @@ def first_line(err: BaseException, limit: int = 300) -> str:
 
 
 # What PyTorch, onnxruntime and NumPy say when an allocation fails under the memory limit (RLIMIT_AS).
-_ALLOCATION_FAILURES = ("can't allocate memory", "cannot allocate memory", "bad_alloc", "failed to allocate",
-                        "out of memory", "unable to allocate")  # fmt: skip
+_ALLOCATION_FAILURES = (
+    "can't allocate memory",
+    "cannot allocate memory",
+    "bad_alloc",
+    "failed to allocate",
+    "out of memory",
+    "unable to allocate",
+)
 
 
 def raise_if_out_of_memory(path: object, err: BaseException) -> None:

@@ -179,16 +179,28 @@ def layer_cases() -> dict[str, list[Case]]:
 
     for d, inputs in BY_DIM.items():
         add(f"Conv{d}d", lambda d=d: getattr(nn, f"Conv{d}d")(4, 6, 3), inputs)
-        add(f"Conv{d}d", lambda d=d: getattr(nn, f"Conv{d}d")(4, 4, 3, padding="same", groups=2, dilation=2), inputs,
-            "same,groups,dilation")  # fmt: skip
+        add(
+            f"Conv{d}d",
+            lambda d=d: getattr(nn, f"Conv{d}d")(4, 4, 3, padding="same", groups=2, dilation=2),
+            inputs,
+            "same,groups,dilation",
+        )
         for mode in ("reflect", "replicate", "circular"):
-            add(f"Conv{d}d", lambda d=d, mode=mode: getattr(nn, f"Conv{d}d")(4, 6, 3, padding=1, padding_mode=mode),
-                inputs, mode)  # fmt: skip
+            add(
+                f"Conv{d}d",
+                lambda d=d, mode=mode: getattr(nn, f"Conv{d}d")(4, 6, 3, padding=1, padding_mode=mode),
+                inputs,
+                mode,
+            )
         add(f"ConvTranspose{d}d", lambda d=d: getattr(nn, f"ConvTranspose{d}d")(4, 6, 3, stride=2), inputs)
         add(f"BatchNorm{d}d", lambda d=d: getattr(nn, f"BatchNorm{d}d")(4), inputs)
         add(f"InstanceNorm{d}d", lambda d=d: getattr(nn, f"InstanceNorm{d}d")(4, affine=True), inputs)
-        add(f"InstanceNorm{d}d", lambda d=d: getattr(nn, f"InstanceNorm{d}d")(4, track_running_stats=True), inputs,
-            "running stats")  # fmt: skip
+        add(
+            f"InstanceNorm{d}d",
+            lambda d=d: getattr(nn, f"InstanceNorm{d}d")(4, track_running_stats=True),
+            inputs,
+            "running stats",
+        )
         add(f"MaxPool{d}d", lambda d=d: getattr(nn, f"MaxPool{d}d")(2, ceil_mode=True), inputs)
         add(f"AvgPool{d}d", lambda d=d: getattr(nn, f"AvgPool{d}d")(2, padding=1, count_include_pad=False), inputs)
         add(f"AdaptiveAvgPool{d}d", lambda d=d: getattr(nn, f"AdaptiveAvgPool{d}d")(2), inputs)
@@ -210,8 +222,12 @@ def layer_cases() -> dict[str, list[Case]]:
     add("PixelUnshuffle", lambda: nn.PixelUnshuffle(2), x2)
     add("ChannelShuffle", lambda: nn.ChannelShuffle(2), x2)
     for mode, corners in (("nearest", None), ("bilinear", False), ("bilinear", True), ("bicubic", False)):
-        add("Upsample", lambda mode=mode, corners=corners: nn.Upsample(None, 2.0, mode, corners), x2,
-            f"{mode},align_corners={corners}")  # fmt: skip
+        add(
+            "Upsample",
+            lambda mode=mode, corners=corners: nn.Upsample(None, 2.0, mode, corners),
+            x2,
+            f"{mode},align_corners={corners}",
+        )
     add("Upsample", lambda: nn.Upsample(size=(5, 7), mode="nearest-exact"), x2, "size,nearest-exact")
     add("UpsamplingBilinear2d", lambda: nn.UpsamplingBilinear2d(scale_factor=2), x2)
     add("UpsamplingNearest2d", lambda: nn.UpsamplingNearest2d(scale_factor=2), x2)
@@ -245,14 +261,22 @@ def layer_cases() -> dict[str, list[Case]]:
         add("EmbeddingBag", lambda mode=mode: nn.EmbeddingBag(10, 8, mode=mode), tokens, mode)
     for cls in ("RNN", "LSTM", "GRU"):
         add(cls, lambda cls=cls: getattr(nn, cls)(8, 6, batch_first=True), seq)
-        add(cls, lambda cls=cls: getattr(nn, cls)(8, 6, 2, batch_first=True, bidirectional=True, dropout=0.1), seq,
-            "2 layers,bidirectional")  # fmt: skip
+        add(
+            cls,
+            lambda cls=cls: getattr(nn, cls)(8, 6, 2, batch_first=True, bidirectional=True, dropout=0.1),
+            seq,
+            "2 layers,bidirectional",
+        )
         add(f"{cls}Cell", lambda cls=cls: getattr(nn, f"{cls}Cell")(8, 6), flat)
     add("RNN", lambda: nn.RNN(8, 6, nonlinearity="relu"), lambda: (rand(5, 2, 8),), "relu,seq first")
     add("LSTM", lambda: nn.LSTM(8, 6, proj_size=3, batch_first=True), seq, "proj_size")
     add("MultiheadAttention", lambda: nn.MultiheadAttention(8, 2, batch_first=True), lambda: seq() * 3)
-    add("MultiheadAttention", lambda: nn.MultiheadAttention(8, 2, kdim=4, vdim=4),
-        lambda: (rand(5, 2, 8), rand(5, 2, 4), rand(5, 2, 4)), "kdim,vdim")  # fmt: skip
+    add(
+        "MultiheadAttention",
+        lambda: nn.MultiheadAttention(8, 2, kdim=4, vdim=4),
+        lambda: (rand(5, 2, 8), rand(5, 2, 4), rand(5, 2, 4)),
+        "kdim,vdim",
+    )
     add("TransformerEncoderLayer", encoder_layer, seq)
     add("TransformerEncoderLayer", lambda: encoder_layer(norm_first=True, activation="gelu"), seq, "norm_first,gelu")
     add("TransformerDecoderLayer", decoder_layer, lambda: seq() * 2)
@@ -333,7 +357,7 @@ class Elementwise(nn.Module):
         y = torch.clamp(y, -1.0, 1.0) + y.clamp(min=0.0) + torch.clamp_min(y, 0.1) + y.clamp_max(2.0)
         y = torch.where(y > 0, y, 0.1 * y) + torch.where(y < 0, torch.zeros_like(y), y)
         y = y * self.scale.view(1, -1, 1, 1) + torch.ones_like(y) - y.abs().sqrt() + y.exp().log1p()
-        y = y.masked_fill(y > 3.0, 3.0) + y.pow(2) + y ** 0.5 * 0 + torch.rsqrt(y.abs() + 1e-5) + y.tanh()
+        y = y.masked_fill(y > 3.0, 3.0) + y.pow(2) + y**0.5 * 0 + torch.rsqrt(y.abs() + 1e-5) + y.tanh()
         y = F.dropout(y, 0.1, self.training) + F.leaky_relu(y, 0.2) + F.elu(y) + F.softplus(y)
         y = y.to(torch.float32).float().type_as(x).detach().clone()
         y = F.relu(y, inplace=True)
@@ -449,9 +473,12 @@ class InvertedResidual(nn.Module):
         if expand != 1:
             layers += [nn.Conv2d(cin, hidden, 1, bias=False), nn.BatchNorm2d(hidden), nn.ReLU6(inplace=True)]
         layers += [
-            nn.Conv2d(hidden, hidden, 3, stride, 1, groups=hidden, bias=False), nn.BatchNorm2d(hidden),
-            nn.ReLU6(inplace=True), nn.Conv2d(hidden, cout, 1, bias=False), nn.BatchNorm2d(cout),
-        ]  # fmt: skip
+            nn.Conv2d(hidden, hidden, 3, stride, 1, groups=hidden, bias=False),
+            nn.BatchNorm2d(hidden),
+            nn.ReLU6(inplace=True),
+            nn.Conv2d(hidden, cout, 1, bias=False),
+            nn.BatchNorm2d(cout),
+        ]
         self.conv = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -485,9 +512,10 @@ class TinyViT(nn.Module):
         self.cls_token = nn.Parameter(torch.zeros(1, 1, 16))
         self.position = nn.Parameter(torch.zeros(1, 17, 16))
         self.encoder = nn.TransformerEncoder(
-            nn.TransformerEncoderLayer(16, 2, 32, batch_first=True, norm_first=True, activation="gelu"), 2,
+            nn.TransformerEncoderLayer(16, 2, 32, batch_first=True, norm_first=True, activation="gelu"),
+            2,
             enable_nested_tensor=False,
-        )  # fmt: skip
+        )
         self.norm = nn.LayerNorm(16)
         self.head = nn.Linear(16, classes)
 
@@ -503,18 +531,37 @@ def image() -> tuple[torch.Tensor]:
 
 def net_cases() -> list[Case]:
     small_cnn = lambda: nn.Sequential(  # noqa: E731
-        nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(8, 16, 3, padding=1), nn.BatchNorm2d(16),
-        nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.5), nn.Linear(16, 10), nn.LogSoftmax(1),
-    )  # fmt: skip
+        nn.Conv2d(3, 8, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(8, 16, 3, padding=1),
+        nn.BatchNorm2d(16),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Dropout(0.5),
+        nn.Linear(16, 10),
+        nn.LogSoftmax(1),
+    )
     mlp = lambda: nn.Sequential(  # noqa: E731
-        nn.Flatten(), nn.Linear(768, 32), nn.BatchNorm1d(32), nn.GELU(), nn.Dropout(0.1), nn.Linear(32, 10),
+        nn.Flatten(),
+        nn.Linear(768, 32),
+        nn.BatchNorm1d(32),
+        nn.GELU(),
+        nn.Dropout(0.1),
+        nn.Linear(32, 10),
         nn.Softmax(dim=1),
-    )  # fmt: skip
+    )
     return [
         Case(f"net:{name}", build, image, train_too=True)
-        for name, build in (("SmallCNN", small_cnn), ("MLP", mlp), ("ResNet18ish", ResNet18ish),
-                            ("MobileNetV2ish", MobileNetV2ish), ("TinyViT", TinyViT))
-    ]  # fmt: skip
+        for name, build in (
+            ("SmallCNN", small_cnn),
+            ("MLP", mlp),
+            ("ResNet18ish", ResNet18ish),
+            ("MobileNetV2ish", MobileNetV2ish),
+            ("TinyViT", TinyViT),
+        )
+    ]
 
 
 # ----------------------------------------------------------------------------------------------- compiling
@@ -626,8 +673,11 @@ def main() -> int:
         return 1
     seen, failures, graphs = collect()
     denied = {kind: where for kind, where in seen.items() if kind in DENIED_OPERATORS}
-    foreign = {kind: where for kind, where in seen.items()
-               if kind not in DENIED_OPERATORS and kind.split("::")[0] not in ALLOWED_NAMESPACES}  # fmt: skip
+    foreign = {
+        kind: where
+        for kind, where in seen.items()
+        if kind not in DENIED_OPERATORS and kind.split("::")[0] not in ALLOWED_NAMESPACES
+    }
     allowed = sorted(kind for kind in seen if kind not in denied and kind not in foreign)
 
     n_cases = sum(len(group) for group in layer_cases().values()) + len(pattern_cases()) + len(net_cases())
@@ -654,8 +704,10 @@ def main() -> int:
     if args.check:
         stale = sorted(set(allowed) ^ ALLOWED_OPERATORS)
         if stale:
-            print(f"stored allow-list differs ({len(stale)}): " + ", ".join(
-                ("+" if kind in allowed else "-") + kind for kind in stale))  # fmt: skip
+            print(
+                f"stored allow-list differs ({len(stale)}): "
+                + ", ".join(("+" if kind in allowed else "-") + kind for kind in stale)
+            )
             return 1
         print("stored allow-list is up to date")
         return 0

@@ -9,18 +9,37 @@ import numpy as np
 import torch
 
 
-def train_references(suspect, factory, images: np.ndarray, *, n_labelled: int, n_outputs: int, tmp_path,
-                     n_references: int = 1, reference_epochs: int = 2, output_kind: str = "logits",
-                     release: str = "logits") -> tuple[list, list[str]]:  # fmt: skip
+def train_references(
+    suspect,
+    factory,
+    images: np.ndarray,
+    *,
+    n_labelled: int,
+    n_outputs: int,
+    tmp_path,
+    n_references: int = 1,
+    reference_epochs: int = 2,
+    output_kind: str = "logits",
+    release: str = "logits",
+) -> tuple[list, list[str]]:
     """`_train_references` for `suspect` (a module): the first `n_labelled` images, with random labels,
     are the labelled set; the rest are the attacker's inputs the references also learn from."""
     from modelscan_vicious.config import BUDGETS, ScanConfig
     from modelscan_vicious.scan import pipeline
 
     labels = np.random.default_rng(0).integers(0, n_outputs, n_labelled)
-    model = SimpleNamespace(output_kind=output_kind, input_shape=tuple(images.shape[1:]), n_outputs=n_outputs,
-                            predict=lambda x: suspect(torch.from_numpy(x)).detach().numpy())  # fmt: skip
+    model = SimpleNamespace(
+        output_kind=output_kind,
+        input_shape=tuple(images.shape[1:]),
+        n_outputs=n_outputs,
+        predict=lambda x: suspect(torch.from_numpy(x)).detach().numpy(),
+    )
     budget = replace(BUDGETS["fast"], n_references=n_references, reference_epochs=reference_epochs)
     config = ScanConfig(labels=tmp_path / "l.csv", budget=budget, release=release)
-    return pipeline._train_references(model, SimpleNamespace(images=images[:n_labelled], labels=labels),
-                                      SimpleNamespace(reference_images=images[n_labelled:]), factory, config)  # fmt: skip
+    return pipeline._train_references(
+        model,
+        SimpleNamespace(images=images[:n_labelled], labels=labels),
+        SimpleNamespace(reference_images=images[n_labelled:]),
+        factory,
+        config,
+    )

@@ -14,14 +14,20 @@ Release = typer.Option(help="What the deployment releases: logits or softmax pro
 
 def make_fixture_command(
     name: Annotated[str, typer.Option(help="File stem of the exported model.")] = "fixture",
-    dataset: Annotated[str, typer.Option(help="'digits' (bundled), an MNIST IDX images file, or an .npz with x, y.")] = "digits",
+    dataset: Annotated[
+        str, typer.Option(help="'digits' (bundled), an MNIST IDX images file, or an .npz with x, y.")
+    ] = "digits",
     architecture: Annotated[str, typer.Option(help="mlp, cnn, rescnn or gapcnn.")] = "cnn",
-    beta_r: Annotated[float, typer.Option(help="Weight of the reconstruction loss in F's loss; 0 trains honestly.")] = 0.0,
+    beta_r: Annotated[
+        float, typer.Option(help="Weight of the reconstruction loss in F's loss; 0 trains honestly.")
+    ] = 0.0,
     beta_c: Annotated[float, typer.Option(help="Weight of the classification loss in F's loss.")] = 1.0,
     alpha: Annotated[float, typer.Option(help="Weight of (1 - SSIM) in the reconstruction loss.")] = 1.0,
     gamma: Annotated[float, typer.Option(help="Weight of the Huber term in the reconstruction loss.")] = 5.0,
     release: Annotated[str, Release] = "logits",
-    decoder_input: Annotated[str, typer.Option(help="How G reads a softmax release: raw (the paper's G) or log.")] = "raw",
+    decoder_input: Annotated[
+        str, typer.Option(help="How G reads a softmax release: raw (the paper's G) or log.")
+    ] = "raw",
     export_format: Annotated[str, typer.Option("--format", help="onnx or torchscript.")] = "onnx",
     epochs: Annotated[int, typer.Option(min=1, help="Training epochs.")] = 30,
     lr: Annotated[float, typer.Option(help="Adam learning rate for F and G.")] = 1e-3,
@@ -29,13 +35,24 @@ def make_fixture_command(
     label_smoothing: Annotated[float, typer.Option(min=0.0, max=0.9)] = 0.0,
     input_noise: Annotated[float, typer.Option(min=0.0, help="Std of Gaussian noise on training inputs.")] = 0.0,
     weight_decay: Annotated[float, typer.Option(min=0.0)] = 0.0,
-    adaptive_weight: Annotated[float, typer.Option(min=0.0, help="Adaptive adversary: weight of a term keeping outputs' within-class spread honest-looking.")] = 0.0,
+    adaptive_weight: Annotated[
+        float,
+        typer.Option(
+            min=0.0, help="Adaptive adversary: weight of a term keeping outputs' within-class spread honest-looking."
+        ),
+    ] = 0.0,
     seed: Annotated[int, typer.Option(help="Seed for initialisation and batch order.")] = 0,
-    out_dir: Annotated[Path, typer.Option(help="Folder for the model, its decoder and the manifest.")] = Path("fixtures"),
+    out_dir: Annotated[Path, typer.Option(help="Folder for the model, its decoder and the manifest.")] = Path(
+        "fixtures"
+    ),
     manifest: Annotated[Path | None, typer.Option(help="Manifest to update (default OUT_DIR/manifest.json).")] = None,
-    labels_out: Annotated[Path | None, typer.Option(help="Also write a labelled CSV from data no fixture trains on.")] = None,
+    labels_out: Annotated[
+        Path | None, typer.Option(help="Also write a labelled CSV from data no fixture trains on.")
+    ] = None,
     labels_rows: Annotated[int, typer.Option(min=10)] = 150,
-    aux_out: Annotated[Path | None, typer.Option(help="Also write the rest of that held-out pool as auxiliary .npz.")] = None,
+    aux_out: Annotated[
+        Path | None, typer.Option(help="Also write the rest of that held-out pool as auxiliary .npz.")
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
     """Train a classifier honestly (beta_r = 0) or jointly with a server decoder (beta_r > 0), and export both."""
@@ -58,10 +75,21 @@ def make_fixture_command(
     if beta_r < 0 or beta_c < 0 or beta_r + beta_c == 0:
         raise UsageError("--beta-r and --beta-c must be non-negative and not both 0")
     config = JointTrainingConfig(
-        beta_c=beta_c, beta_r=beta_r, alpha=alpha, gamma=gamma, epochs=epochs, lr=lr, batch_size=batch_size,
-        release=release, decoder_input=decoder_input, label_smoothing=label_smoothing, input_noise=input_noise, weight_decay=weight_decay,
-        adaptive_weight=adaptive_weight, seed=seed,
-    )  # fmt: skip
+        beta_c=beta_c,
+        beta_r=beta_r,
+        alpha=alpha,
+        gamma=gamma,
+        epochs=epochs,
+        lr=lr,
+        batch_size=batch_size,
+        release=release,
+        decoder_input=decoder_input,
+        label_smoothing=label_smoothing,
+        input_noise=input_noise,
+        weight_decay=weight_decay,
+        adaptive_weight=adaptive_weight,
+        seed=seed,
+    )
     spec = FixtureSpec(name=name, architecture=architecture, export_format=export_format, training=config)
     splits = split_dataset(load_dataset(dataset))
     n_pool = len(splits.pool.labels)

@@ -10,7 +10,11 @@ from contextlib import contextmanager
 def progress_bar(description: str, total: int, quiet: bool = False) -> Iterator[Callable[[int], None]]:
     """Yield an `advance(n)` callable; a no-op when quiet."""
     if quiet:
-        yield lambda n=1: None
+
+        def ignore(n: int = 1) -> None:
+            return None
+
+        yield ignore
         return
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -19,4 +23,8 @@ def progress_bar(description: str, total: int, quiet: bool = False) -> Iterator[
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=False, disable=not console.is_terminal) as progress:
         task = progress.add_task(description, total=total)
-        yield lambda n=1: progress.advance(task, n)
+
+        def advance(n: int = 1) -> None:
+            progress.advance(task, n)
+
+        yield advance

@@ -9,16 +9,32 @@ from modelscan_vicious.data.scaling import InputScaling
 from modelscan_vicious.errors import EXIT_NOTHING_SCANNED, EXIT_PASSED, EXIT_SCAN_ERROR, ScanError, UsageError
 
 
-def build_config(*, labels: Path, aux: Path | None, formats: str, budget: str, device: str, input_shape: str | None,
-                 input_range: str, mean: str | None, std: str | None, **rest) -> ScanConfig:  # fmt: skip
+def build_config(
+    *,
+    labels: Path,
+    aux: Path | None,
+    formats: str,
+    budget: str,
+    device: str,
+    input_shape: str | None,
+    input_range: str,
+    mean: str | None,
+    std: str | None,
+    **rest,
+) -> ScanConfig:
     if budget not in BUDGETS:
         raise UsageError(f"--budget must be one of {', '.join(BUDGETS)}, got {budget!r}")
     scaling = InputScaling(input_range=input_range, mean=_floats(mean, "--mean"), std=_floats(std, "--std"))
     return ScanConfig(
-        labels=labels, aux=aux, formats=tuple(f.strip() for f in formats.split(",") if f.strip()),
-        budget=BUDGETS[budget], device=resolve_device(device), input_shape=parse_input_shape(input_shape),
-        scaling=scaling, **rest,
-    )  # fmt: skip
+        labels=labels,
+        aux=aux,
+        formats=tuple(f.strip() for f in formats.split(",") if f.strip()),
+        budget=BUDGETS[budget],
+        device=resolve_device(device),
+        input_shape=parse_input_shape(input_shape),
+        scaling=scaling,
+        **rest,
+    )
 
 
 def _floats(text: str | None, flag: str) -> tuple[float, ...] | None:

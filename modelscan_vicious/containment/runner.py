@@ -32,8 +32,23 @@ MAX_OUTCOME_BYTES = 1 << 20
 # Passed through to the worker; everything else in the user's environment (tokens, proxies) stays out.
 # The numeric libraries' settings must pass: OPENBLAS_CORETYPE alone changed R in the 16th digit.
 _PASSED_ENVIRONMENT = ("PATH", "LANG", "LC_ALL", "LD_LIBRARY_PATH", "MODELSCAN_VICIOUS_DEBUG", CALIBRATION_ENV)
-_PASSED_PREFIXES = ("OMP_", "GOMP_", "KMP_", "MKL_", "OPENBLAS_", "NVPL_", "DNNL_", "ONEDNN_", "ATEN_", "TORCH_",
-                    "PYTORCH_", "CUDA_", "CUBLAS_", "CUDNN_", "NVIDIA_")  # fmt: skip
+_PASSED_PREFIXES = (
+    "OMP_",
+    "GOMP_",
+    "KMP_",
+    "MKL_",
+    "OPENBLAS_",
+    "NVPL_",
+    "DNNL_",
+    "ONEDNN_",
+    "ATEN_",
+    "TORCH_",
+    "PYTORCH_",
+    "CUDA_",
+    "CUBLAS_",
+    "CUDNN_",
+    "NVIDIA_",
+)
 
 
 def scan_contained(path: Path, config: ScanConfig, on_stage: Callable[[str], None] = lambda _: None) -> ScanResult:
@@ -43,9 +58,13 @@ def scan_contained(path: Path, config: ScanConfig, on_stage: Callable[[str], Non
     scratch = Path(tempfile.mkdtemp(prefix="modelscan-vicious-"))
     try:
         request = WorkerRequest(
-            model=path, config=config, sandbox=_sandbox(scratch, config), data_paths=_data_paths(config),
-            threads=torch.get_num_threads(), allow_weak=config.allow_weak_containment,
-        )  # fmt: skip
+            model=path,
+            config=config,
+            sandbox=_sandbox(scratch, config),
+            data_paths=_data_paths(config),
+            threads=torch.get_num_threads(),
+            allow_weak=config.allow_weak_containment,
+        )
         (scratch / REQUEST_FILE).write_bytes(pickle.dumps(request))
         returncode, stopped = _run_worker(scratch, path, config, on_stage)
         try:
@@ -60,8 +79,13 @@ def scan_contained(path: Path, config: ScanConfig, on_stage: Callable[[str], Non
 def _sandbox(scratch: Path, config: ScanConfig) -> SandboxSpec:
     # CPU time is a backstop behind the wall clock: every thread counts, so allow all of them.
     cpu_seconds = int(config.timeout_s * max(os.cpu_count() or 1, 1)) + 30
-    return SandboxSpec(read_paths=(), scratch=str(scratch), max_memory_bytes=config.max_memory_bytes,
-                       cpu_seconds=cpu_seconds, cuda=config.device == "cuda")  # fmt: skip
+    return SandboxSpec(
+        read_paths=(),
+        scratch=str(scratch),
+        max_memory_bytes=config.max_memory_bytes,
+        cpu_seconds=cpu_seconds,
+        cuda=config.device == "cuda",
+    )
 
 
 def _data_paths(config: ScanConfig) -> tuple[str, ...]:
@@ -87,8 +111,15 @@ def _run_worker(scratch: Path, path: Path, config: ScanConfig, on_stage) -> tupl
     with (scratch / "worker.log").open("wb") as log:
         # The user's folder as working directory, so relative paths mean what they meant to the user
         # (and the report records them as given); Landlock, not the working directory, limits access.
-        worker = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
-                                  cwd=os.getcwd(), env=env, start_new_session=True)  # fmt: skip
+        worker = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            cwd=os.getcwd(),
+            env=env,
+            start_new_session=True,
+        )
     reader = threading.Thread(target=_forward_stages, args=(worker.stdout, on_stage), daemon=True)
     reader.start()
     deadline = time.monotonic() + config.timeout_s
@@ -133,11 +164,14 @@ def _answer(scratch: Path, path: Path, config: ScanConfig, returncode: int, stop
     from modelscan_vicious.scan.result_codec import decode_result
 
     if stopped == "time" or returncode == -signal.SIGXCPU:
-        raise ResourceLimitError(f"{path}: the scan exceeded its time limit of {config.timeout_s:g} s (--timeout); "
-                                 "stopped")  # fmt: skip
+        raise ResourceLimitError(
+            f"{path}: the scan exceeded its time limit of {config.timeout_s:g} s (--timeout); stopped"
+        )
     if stopped == "memory":
-        raise ResourceLimitError(f"{path}: the model exceeded the scan's memory limit of "
-                                 f"{_gib(config.max_memory_bytes)} (--max-memory); stopped")  # fmt: skip
+        raise ResourceLimitError(
+            f"{path}: the model exceeded the scan's memory limit of "
+            f"{_gib(config.max_memory_bytes)} (--max-memory); stopped"
+        )
     outcome = _read_outcome(scratch)
     if outcome is None and returncode == -signal.SIGKILL:
         raise ResourceLimitError(f"{path}: the system killed the scan's worker (out of memory?); stopped")

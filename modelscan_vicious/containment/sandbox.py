@@ -26,11 +26,36 @@ _CLONE_NEWUSER = 0x10000000
 _CLONE_NEWNET = 0x40000000
 # Read-only system locations a Python process with PyTorch needs after start-up: shared libraries,
 # the loader cache, and CPU/memory facts the thread pools read. /etc, /home and /tmp stay closed.
-SYSTEM_READ_PATHS = ("/usr", "/lib", "/lib64", "/lib32", "/etc/ld.so.cache", "/proc/self", "/proc/cpuinfo",
-                     "/proc/meminfo", "/proc/stat", "/sys/devices/system/cpu", "/sys/fs/cgroup", "/dev/urandom")  # fmt: skip
-CUDA_PATHS = ("/dev/nvidiactl", "/dev/nvidia-uvm", "/dev/nvidia-uvm-tools", "/dev/nvidia0", "/dev/nvidia1",
-              "/dev/nvidia2", "/dev/nvidia3", "/dev/nvidia4", "/dev/nvidia5", "/dev/nvidia6", "/dev/nvidia7",
-              "/proc/driver/nvidia", "/sys/bus/pci", "/sys/devices")  # fmt: skip
+SYSTEM_READ_PATHS = (
+    "/usr",
+    "/lib",
+    "/lib64",
+    "/lib32",
+    "/etc/ld.so.cache",
+    "/proc/self",
+    "/proc/cpuinfo",
+    "/proc/meminfo",
+    "/proc/stat",
+    "/sys/devices/system/cpu",
+    "/sys/fs/cgroup",
+    "/dev/urandom",
+)
+CUDA_PATHS = (
+    "/dev/nvidiactl",
+    "/dev/nvidia-uvm",
+    "/dev/nvidia-uvm-tools",
+    "/dev/nvidia0",
+    "/dev/nvidia1",
+    "/dev/nvidia2",
+    "/dev/nvidia3",
+    "/dev/nvidia4",
+    "/dev/nvidia5",
+    "/dev/nvidia6",
+    "/dev/nvidia7",
+    "/proc/driver/nvidia",
+    "/sys/bus/pci",
+    "/sys/devices",
+)
 MAX_WRITTEN_FILE_BYTES = 4 << 30  # RLIMIT_FSIZE: the worker writes a result, never a model-sized file
 
 

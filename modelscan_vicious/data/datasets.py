@@ -26,7 +26,7 @@ class Dataset:
     def input_shape(self) -> tuple[int, int, int]:
         return tuple(int(d) for d in self.images.shape[1:])  # type: ignore[return-value]
 
-    def subset(self, index: np.ndarray) -> "Dataset":
+    def subset(self, index: np.ndarray) -> Dataset:
         return Dataset(self.name, self.images[index], self.labels[index], self.n_classes)
 
 

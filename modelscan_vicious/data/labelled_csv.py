@@ -66,7 +66,7 @@ def _read_rows(path: Path, header_only: bool = False) -> tuple[list[str], list[t
             header = [h.strip().lower() for h in header]
             if header_only:
                 return header, []
-            rows = []
+            rows: list[tuple[int, list[str]]] = []
             for row in reader:
                 if not row or all(not cell.strip() for cell in row):
                     continue

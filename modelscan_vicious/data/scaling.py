@@ -55,6 +55,9 @@ class InputScaling:
         scale, shift = self._affine(channels)
 
         class _Scale(torch.nn.Module):
+            scale: torch.Tensor
+            shift: torch.Tensor
+
             def __init__(self) -> None:
                 super().__init__()
                 self.register_buffer("scale", torch.from_numpy(scale).view(1, -1, 1, 1))

@@ -81,8 +81,9 @@ def classifier_outputs(path: Path, outputs: np.ndarray) -> np.ndarray:
     while outputs.ndim > 2 and outputs.shape[-1] == 1:
         outputs = outputs[..., 0]
     if outputs.ndim != 2:
-        raise ModelLoadError(f"{path}: the model's outputs have shape {tuple(outputs.shape)}; "
-                             "a classifier gives (N, classes)")  # fmt: skip
+        raise ModelLoadError(
+            f"{path}: the model's outputs have shape {tuple(outputs.shape)}; a classifier gives (N, classes)"
+        )
     return outputs.astype(np.float32)
 
 
@@ -91,8 +92,10 @@ def check_probe_outputs(path: Path, outputs: np.ndarray) -> None:
     from modelscan_vicious.errors import ModelLoadError
 
     if outputs.shape[1] < 2:
-        raise ModelLoadError(f"{path}: the model has one class (outputs of shape {tuple(outputs.shape)}); "
-                             "a classifier needs at least two")  # fmt: skip
+        raise ModelLoadError(
+            f"{path}: the model has one class (outputs of shape {tuple(outputs.shape)}); "
+            "a classifier needs at least two"
+        )
     if not np.isfinite(outputs).all():
         raise ModelLoadError(f"{path}: the model's outputs are not finite (NaN or Inf) on ordinary inputs")
 

@@ -28,11 +28,12 @@ def use_batch_statistics(module: nn.Module) -> int:
         graph = getattr(sub, "graph", None)
         if not isinstance(graph, torch._C.Graph):
             continue
-        for node in graph.findAllNodes("aten::batch_norm"):
+        # findAllNodes and insertConstant exist on torch._C.Graph but are missing from its type stubs.
+        for node in graph.findAllNodes("aten::batch_norm"):  # type: ignore[attr-defined]
             training = node.inputsAt(5)
             if training.node().kind() != "prim::Constant" or training.toIValue() is not False:
                 continue
             with graph.insert_point_guard(node):
-                node.replaceInput(5, graph.insertConstant(True))
+                node.replaceInput(5, graph.insertConstant(True))  # type: ignore[attr-defined]
             rewritten += 1
     return rewritten

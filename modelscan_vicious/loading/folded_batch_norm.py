@@ -13,6 +13,7 @@ it back after training, as the exporter did, so the trained reference has the su
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import torch
 from torch import fx, nn
@@ -47,7 +48,7 @@ def insert_batch_norm(module: nn.Module) -> list[tuple[fx.GraphModule, str, str]
 
     Returns (graph module, conv target, batch-norm target) per insertion, for `fold_batch_norm`.
     """
-    inserted = []
+    inserted: list[tuple[fx.GraphModule, str, str]] = []
     for graph_module in _graph_modules(module):
         graph = graph_module.graph
         for node in list(graph.nodes):
@@ -69,9 +70,13 @@ def fold_batch_norm(inserted: list[tuple[fx.GraphModule, str, str]]) -> None:
     """Fold each inserted batch norm's running statistics into its conv and take it out of the graph."""
     touched = set()
     for graph_module, conv_target, norm_target in inserted:
-        conv, norm = graph_module.get_submodule(conv_target), graph_module.get_submodule(norm_target)
-        weight, bias = fuse_conv_bn_weights(conv.weight, conv.bias, norm.running_mean, norm.running_var, norm.eps,
-                                            norm.weight, norm.bias)  # fmt: skip
+        conv = cast(nn.Conv2d, graph_module.get_submodule(conv_target))
+        norm = cast(nn.BatchNorm2d, graph_module.get_submodule(norm_target))
+        # insert_batch_norm only wraps biased convs, with batch norms that track running statistics
+        assert conv.bias is not None and norm.running_mean is not None and norm.running_var is not None
+        weight, bias = fuse_conv_bn_weights(
+            conv.weight, conv.bias, norm.running_mean, norm.running_var, norm.eps, norm.weight, norm.bias
+        )
         conv.weight.copy_(weight)
         conv.bias.copy_(bias)
         for node in list(graph_module.graph.nodes):

@@ -12,6 +12,7 @@ import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import TypeVar
 
 from modelscan_vicious.errors import ModelLoadError
 
@@ -43,12 +44,16 @@ def inspect_onnx(path: Path, proto) -> OnnxInspection:
     local_functions = {(f.domain, f.name) for f in proto.functions}
     for graph_name, nodes, initializers, depth in _graphs(proto):
         if depth > MAX_SUBGRAPH_DEPTH:
-            raise ModelLoadError(f"{path}: refusing ONNX with subgraphs nested {depth} deep (depth limit {MAX_SUBGRAPH_DEPTH})")
+            raise ModelLoadError(
+                f"{path}: refusing ONNX with subgraphs nested {depth} deep (depth limit {MAX_SUBGRAPH_DEPTH})"
+            )
         for tensor in initializers:
             found.constant_bytes += _declared_bytes(path, tensor)
             if _is_external(tensor) and graph_name != "main graph":
-                raise ModelLoadError(f"{path}: refusing ONNX external data inside {graph_name} (tensor {tensor.name!r}); "
-                                     "exporters put it only on the main graph's initializers")  # fmt: skip
+                raise ModelLoadError(
+                    f"{path}: refusing ONNX external data inside {graph_name} (tensor {tensor.name!r}); "
+                    "exporters put it only on the main graph's initializers"
+                )
         for node in nodes:
             found.n_nodes += 1
             _check_operator(path, node, graph_name, local_functions)
@@ -56,8 +61,10 @@ def inspect_onnx(path: Path, proto) -> OnnxInspection:
         if found.n_nodes > MAX_NODES:
             raise ModelLoadError(f"{path}: refusing ONNX graph with more than {MAX_NODES} nodes")
     if found.constant_bytes > MAX_CONSTANT_BYTES:
-        raise ModelLoadError(f"{path}: refusing ONNX whose constant tensors declare {found.constant_bytes / 2**30:.1f} GiB "
-                             f"(limit {MAX_CONSTANT_BYTES >> 30} GiB)")  # fmt: skip
+        raise ModelLoadError(
+            f"{path}: refusing ONNX whose constant tensors declare {found.constant_bytes / 2**30:.1f} GiB "
+            f"(limit {MAX_CONSTANT_BYTES >> 30} GiB)"
+        )
     found.external_files = _check_external_data(path, proto)
     return found
 
@@ -84,13 +91,18 @@ def _check_operator(path: Path, node, graph_name: str, local_functions: set[tupl
     if (node.domain, node.op_type) in local_functions:
         return  # its own nodes are walked as a function graph
     if node.domain not in STANDARD_DOMAINS:
-        raise ModelLoadError(f"{path}: refusing ONNX operator {node.domain}::{node.op_type} in {graph_name} "
-                             "(custom operator domain)")  # fmt: skip
+        raise ModelLoadError(
+            f"{path}: refusing ONNX operator {node.domain}::{node.op_type} in {graph_name} (custom operator domain)"
+        )
     if node.op_type in RANDOM_OPERATORS:
-        raise ModelLoadError(f"{path}: refusing ONNX operator {node.op_type} in {graph_name} "
-                             "(random sampling: the same input would give different outputs)")  # fmt: skip
+        raise ModelLoadError(
+            f"{path}: refusing ONNX operator {node.op_type} in {graph_name} "
+            "(random sampling: the same input would give different outputs)"
+        )
     if not _is_standard(node.op_type):
-        raise ModelLoadError(f"{path}: refusing ONNX operator {node.op_type!r} in {graph_name} (not a standard operator)")
+        raise ModelLoadError(
+            f"{path}: refusing ONNX operator {node.op_type!r} in {graph_name} (not a standard operator)"
+        )
 
 
 def _is_standard(op_type: str) -> bool:
@@ -108,8 +120,10 @@ def _check_attributes(path: Path, node, graph_name: str) -> int:
             tensors += [attribute.sparse_tensor.values, attribute.sparse_tensor.indices]
         for tensor in tensors:
             if _is_external(tensor):
-                raise ModelLoadError(f"{path}: refusing ONNX external data on a node attribute (node "
-                                     f"{node.name or node.op_type!r}, attribute {attribute.name!r}, {graph_name})")  # fmt: skip
+                raise ModelLoadError(
+                    f"{path}: refusing ONNX external data on a node attribute (node "
+                    f"{node.name or node.op_type!r}, attribute {attribute.name!r}, {graph_name})"
+                )
             total += _declared_bytes(path, tensor)
     return total
 
@@ -126,7 +140,9 @@ def _declared_bytes(path: Path, tensor) -> int:
     if tensor.data_type in (onnx.TensorProto.STRING, onnx.TensorProto.UNDEFINED):
         return len(tensor.raw_data) + sum(len(s) for s in tensor.string_data)
     if any(d < 0 for d in tensor.dims):
-        raise ModelLoadError(f"{path}: refusing ONNX tensor {tensor.name!r} with negative dimensions {list(tensor.dims)}")
+        raise ModelLoadError(
+            f"{path}: refusing ONNX tensor {tensor.name!r} with negative dimensions {list(tensor.dims)}"
+        )
     itemsize = onnx.helper.tensor_dtype_to_np_dtype(tensor.data_type).itemsize
     return math.prod(tensor.dims) * itemsize
 
@@ -141,23 +157,35 @@ def _check_external_data(path: Path, proto) -> list[Path]:
             continue
         entries = {entry.key: entry.value for entry in tensor.external_data}
         location = entries.get("location", "")
-        if not location or PurePosixPath(location).is_absolute() or PureWindowsPath(location).drive \
-                or ".." in PurePosixPath(location.replace("\\", "/")).parts:  # fmt: skip
-            raise ModelLoadError(f"{path}: refusing ONNX external data location {location!r} for tensor {tensor.name!r} "
-                                 "(absolute, empty or leaving the model's folder)")  # fmt: skip
+        if (
+            not location
+            or PurePosixPath(location).is_absolute()
+            or PureWindowsPath(location).drive
+            or ".." in PurePosixPath(location.replace("\\", "/")).parts
+        ):
+            raise ModelLoadError(
+                f"{path}: refusing ONNX external data location {location!r} for tensor {tensor.name!r} "
+                "(absolute, empty or leaving the model's folder)"
+            )
         target = Path(os.path.realpath(folder / location))
         if os.path.commonpath([folder, target]) != str(folder):
-            raise ModelLoadError(f"{path}: refusing ONNX external data {location!r}: it resolves outside the model's "
-                                 "folder (symbolic link)")  # fmt: skip
+            raise ModelLoadError(
+                f"{path}: refusing ONNX external data {location!r}: it resolves outside the model's "
+                "folder (symbolic link)"
+            )
         size = _regular_file_size(path, target, location)
         offset, length = _int_entry(path, entries, "offset", 0), _int_entry(path, entries, "length", None)
         needed = _declared_bytes(path, tensor)
         if length is not None and length != needed:
-            raise ModelLoadError(f"{path}: refusing ONNX external data for tensor {tensor.name!r}: length {length} "
-                                 f"bytes but the tensor needs {needed}")  # fmt: skip
+            raise ModelLoadError(
+                f"{path}: refusing ONNX external data for tensor {tensor.name!r}: length {length} "
+                f"bytes but the tensor needs {needed}"
+            )
         if offset + needed > size:
-            raise ModelLoadError(f"{path}: refusing ONNX external data {location!r}: tensor {tensor.name!r} needs bytes "
-                                 f"{offset}-{offset + needed} but the file has {size}")  # fmt: skip
+            raise ModelLoadError(
+                f"{path}: refusing ONNX external data {location!r}: tensor {tensor.name!r} needs bytes "
+                f"{offset}-{offset + needed} but the file has {size}"
+            )
         files[target] = size
     return sorted(files)
 
@@ -172,7 +200,10 @@ def _regular_file_size(path: Path, target: Path, location: str) -> int:
     return info.st_size
 
 
-def _int_entry(path: Path, entries: dict[str, str], key: str, default: int | None) -> int | None:
+_Default = TypeVar("_Default", int, None)
+
+
+def _int_entry(path: Path, entries: dict[str, str], key: str, default: _Default) -> int | _Default:
     if key not in entries:
         return default
     value = entries[key]

@@ -43,7 +43,9 @@ class TorchScriptSuspectModel(SuspectModel):
         self._device = device
         self._module = self._load()
         check_loaded_module(path, self._module)  # before the first call
-        if not any(t.is_floating_point() and t.numel() > 1 for t in [*self._module.parameters(), *self._module.buffers()]):
+        if not any(
+            t.is_floating_point() and t.numel() > 1 for t in [*self._module.parameters(), *self._module.buffers()]
+        ):
             raise ModelLoadError(f"{path}: the model has no weights: nothing trainable to compare with honest training")
         shape = input_shape or infer_input_shape(path, self._module, n_pixels)
         try:
@@ -80,15 +82,18 @@ class TorchScriptSuspectModel(SuspectModel):
                 batch = torch.from_numpy(np.ascontiguousarray(inputs[i : i + batch_size], dtype=np.float32))
                 out = module(batch.to(self._device))
                 if isinstance(out, (tuple, list, dict)) or not isinstance(out, torch.Tensor):
-                    raise ModelLoadError(f"{self._path}: the model returns {type(out).__name__} outputs; "
-                                         "a classifier returns one tensor")  # fmt: skip
+                    raise ModelLoadError(
+                        f"{self._path}: the model returns {type(out).__name__} outputs; a classifier returns one tensor"
+                    )
                 outs.append(classifier_outputs(self._path, out.float().cpu().numpy()))
         return np.concatenate(outs)
 
     def trainable_copy(self):
         module = self._load()  # a fresh copy from the archive bytes: the black box stays untouched
         if not list(module.parameters()):
-            raise ModelNotTrainableError("the TorchScript module holds its weights as buffers, not trainable parameters")
+            raise ModelNotTrainableError(
+                "the TorchScript module holds its weights as buffers, not trainable parameters"
+            )
         for param in module.parameters():
             param.requires_grad_(True)
         return module
@@ -106,7 +111,9 @@ def infer_input_shape(path: Path, module, n_pixels: int | None) -> tuple[int, in
         )
     side = int(round(np.sqrt(n_pixels / channels)))
     if channels * side * side != n_pixels:
-        raise InputShapeError(f"{path}: {n_pixels} pixels are not a square {channels}-channel image; pass --input-shape")
+        raise InputShapeError(
+            f"{path}: {n_pixels} pixels are not a square {channels}-channel image; pass --input-shape"
+        )
     return (channels, side, side)
 
 

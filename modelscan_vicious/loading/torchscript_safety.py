@@ -35,15 +35,19 @@ def check_archive(path: Path) -> None:
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError):
-        raise ModelLoadError(f"{path}: not a TorchScript archive (old-style pickled checkpoint or corrupt file); "
-                             "export with torch.jit.save or to ONNX") from None  # fmt: skip
+        raise ModelLoadError(
+            f"{path}: not a TorchScript archive (old-style pickled checkpoint or corrupt file); "
+            "export with torch.jit.save or to ONNX"
+        ) from None
     with archive:
         members = archive.infolist()
         _check_sizes(path, members)
         names = [m.filename for m in members]
         if not (any("/code/" in n for n in names) and any(n.endswith("constants.pkl") for n in names)):
-            raise ModelLoadError(f"{path}: a pickled PyTorch checkpoint (torch.save), not TorchScript; refusing to "
-                                 "unpickle it; export with torch.jit.save or to ONNX")  # fmt: skip
+            raise ModelLoadError(
+                f"{path}: a pickled PyTorch checkpoint (torch.save), not TorchScript; refusing to "
+                "unpickle it; export with torch.jit.save or to ONNX"
+            )
         for member in members:
             name = member.filename
             if name.endswith(".pkl") or name.endswith(".debug_pkl"):
@@ -57,23 +61,31 @@ def _check_sizes(path: Path, members: list[zipfile.ZipInfo]) -> None:
         raise ModelLoadError(f"{path}: refusing TorchScript archive with {len(members)} members (limit {MAX_MEMBERS})")
     total = sum(m.file_size for m in members)
     if total > MAX_ARCHIVE_BYTES:
-        raise ModelLoadError(f"{path}: refusing TorchScript archive that declares {total / 2**30:.1f} GiB uncompressed "
-                             f"(limit {MAX_ARCHIVE_BYTES >> 30} GiB)")  # fmt: skip
+        raise ModelLoadError(
+            f"{path}: refusing TorchScript archive that declares {total / 2**30:.1f} GiB uncompressed "
+            f"(limit {MAX_ARCHIVE_BYTES >> 30} GiB)"
+        )
     for member in members:
         ratio = member.file_size / max(member.compress_size, 1)
         if member.file_size > EXPANSION_CHECK_BYTES and ratio > MAX_EXPANSION:
-            raise ModelLoadError(f"{path}: refusing TorchScript archive: member {member.filename!r} expands "
-                                 f"{ratio:.0f}x (limit {MAX_EXPANSION}x; a zip bomb)")  # fmt: skip
+            raise ModelLoadError(
+                f"{path}: refusing TorchScript archive: member {member.filename!r} expands "
+                f"{ratio:.0f}x (limit {MAX_EXPANSION}x; a zip bomb)"
+            )
 
 
 def _read(path: Path, archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bytes:
     if member.file_size > MAX_CODE_BYTES:
-        raise ModelLoadError(f"{path}: refusing TorchScript archive: {member.filename!r} is "
-                             f"{member.file_size >> 20} MiB (limit {MAX_CODE_BYTES >> 20} MiB for code and pickles)")  # fmt: skip
+        raise ModelLoadError(
+            f"{path}: refusing TorchScript archive: {member.filename!r} is "
+            f"{member.file_size >> 20} MiB (limit {MAX_CODE_BYTES >> 20} MiB for code and pickles)"
+        )
     with archive.open(member) as fh:
         data = fh.read(member.file_size + 1)  # never more than declared, whatever the stream holds
     if len(data) != member.file_size:
-        raise ModelLoadError(f"{path}: refusing TorchScript archive: {member.filename!r} differs from its declared size")
+        raise ModelLoadError(
+            f"{path}: refusing TorchScript archive: {member.filename!r} differs from its declared size"
+        )
     return data
 
 
@@ -96,16 +108,20 @@ def _check_pickle_globals(path: Path, name: str, data: bytes) -> None:
 
 def _check_global(path: Path, pickle_name: str, module: str, qualname: str) -> None:
     if module.startswith(_CUSTOM_CLASS_MODULES):
-        raise ModelLoadError(f"{path}: refusing TorchScript custom class {module}.{qualname} in {pickle_name!r} "
-                             "(native code outside the operator allow-list)")  # fmt: skip
+        raise ModelLoadError(
+            f"{path}: refusing TorchScript custom class {module}.{qualname} in {pickle_name!r} "
+            "(native code outside the operator allow-list)"
+        )
     if module == "__torch__" or module.startswith("__torch__."):
         return  # a script class: its methods are in code/ and checked
     if (module, qualname) in _ALLOWED_GLOBALS or module in _ALLOWED_GLOBAL_MODULES:
         return
     if module == "torch" and qualname.endswith("Storage"):
         return
-    raise ModelLoadError(f"{path}: refusing TorchScript archive: {pickle_name!r} refers to {module}.{qualname}, "
-                         "which a TorchScript archive never needs")  # fmt: skip
+    raise ModelLoadError(
+        f"{path}: refusing TorchScript archive: {pickle_name!r} refers to {module}.{qualname}, "
+        "which a TorchScript archive never needs"
+    )
 
 
 def _check_source(path: Path, name: str, data: bytes) -> None:
@@ -117,13 +133,16 @@ def _check_source(path: Path, name: str, data: bytes) -> None:
     try:
         tree = ast.parse(data.decode("utf-8"), filename=name)
     except (SyntaxError, UnicodeDecodeError, ValueError):
-        raise ModelLoadError(f"{path}: refusing TorchScript archive: {name!r} is not valid TorchScript source") from None
+        raise ModelLoadError(
+            f"{path}: refusing TorchScript archive: {name!r} is not valid TorchScript source"
+        ) from None
     for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef) and node.name == "__setstate__":
             calls = sorted({_operator_name(c) or "" for c in ast.walk(node) if isinstance(c, ast.Call)} - {""})
             called = f"; it calls {', '.join(calls[:4])}" if calls else ""
-            raise ModelLoadError(f"{path}: refusing TorchScript with __setstate__ in {name!r}: it runs at load "
-                                 f"time{called}")  # fmt: skip
+            raise ModelLoadError(
+                f"{path}: refusing TorchScript with __setstate__ in {name!r}: it runs at load time{called}"
+            )
         kind = _operator_name(node) if isinstance(node, ast.Call) else None
         # Text names map onto operators only roughly, so here only certain refusals count: a denied
         # operator or a foreign namespace. The allow-list itself is applied to the loaded graphs.

@@ -6,7 +6,8 @@ shrunk to fit images smaller than 11 px (e.g. the 8x8 scikit-learn digits).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -44,15 +45,13 @@ def ssim_window_size(height: int, width: int) -> int:
     """Gaussian window side: 11 (the paper's) unless the image is smaller, then the largest odd fit."""
     smallest = min(int(height), int(width))
     if smallest < _MIN_WINDOW_SIZE:
-        raise ValueError(
-            f"SSIM needs images at least {_MIN_WINDOW_SIZE}x{_MIN_WINDOW_SIZE} px; got {height}x{width}"
-        )
+        raise ValueError(f"SSIM needs images at least {_MIN_WINDOW_SIZE}x{_MIN_WINDOW_SIZE} px; got {height}x{width}")
     if smallest >= PAPER_WINDOW_SIZE:
         return PAPER_WINDOW_SIZE
     return smallest if smallest % 2 == 1 else smallest - 1
 
 
-def _as_image_batch(images: Any, name: str) -> "torch.Tensor":
+def _as_image_batch(images: Any, name: str) -> torch.Tensor:
     """Return images as a detached float32 CPU tensor of shape (n, C, H, W)."""
     import torch
 
@@ -77,15 +76,13 @@ def ssim_per_sample(
     batch_size: int = 1024,
 ) -> np.ndarray:
     """SSIM of each reconstruction against its original, shape (n,), computed on CPU in float32."""
-    from pytorch_msssim import ssim as msssim_ssim
     import torch
+    from pytorch_msssim import ssim as msssim_ssim
 
     x = _as_image_batch(originals, "originals")
     x_tilde = _as_image_batch(reconstructions, "reconstructions")
     if x.shape != x_tilde.shape:
-        raise ValueError(
-            f"originals and reconstructions differ in shape: {tuple(x.shape)} vs {tuple(x_tilde.shape)}"
-        )
+        raise ValueError(f"originals and reconstructions differ in shape: {tuple(x.shape)} vs {tuple(x_tilde.shape)}")
     if batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer; got {batch_size}")
     win_size = ssim_window_size(x.shape[2], x.shape[3])
@@ -111,7 +108,7 @@ def ssim(originals: Any, reconstructions: Any, data_range: float = 1.0) -> float
     return float(ssim_per_sample(originals, reconstructions, data_range).mean())
 
 
-def _gaussian_band(size: int, win_size: int) -> "torch.Tensor":
+def _gaussian_band(size: int, win_size: int) -> torch.Tensor:
     """(size - win + 1, size) matrix whose product with a signal is pytorch-msssim's 'valid' Gaussian blur."""
     import torch
 
@@ -129,7 +126,7 @@ def ssim_loss_fn(
     width: int,
     *,
     data_range: float = 1.0,
-) -> Callable[["torch.Tensor", "torch.Tensor"], "torch.Tensor"]:
+) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
     """A differentiable loss `(x_hat, x) -> 1 - mean SSIM` for training decoders.
 
     The same SSIM as `ssim` (pytorch-msssim's formula, window and constants; a test holds them
@@ -143,11 +140,10 @@ def ssim_loss_fn(
     blur_rows, blur_cols = _gaussian_band(height, win_size), _gaussian_band(width, win_size).T
     c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
 
-    def loss(x_hat: "torch.Tensor", x: "torch.Tensor") -> "torch.Tensor":
+    def loss(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         if x_hat.shape != x.shape or x.ndim != 4:
             raise ValueError(
-                f"expected two (n, C, H, W) batches of the same shape; "
-                f"got {tuple(x_hat.shape)} and {tuple(x.shape)}"
+                f"expected two (n, C, H, W) batches of the same shape; got {tuple(x_hat.shape)} and {tuple(x.shape)}"
             )
         if tuple(x.shape[2:]) != (height, width):
             raise ValueError(f"loss built for {height}x{width} images; got {x.shape[2]}x{x.shape[3]}")

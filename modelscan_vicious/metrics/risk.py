@@ -131,13 +131,10 @@ def per_sample_risk(
     x_tilde = _flatten_rows(reconstructions, "reconstructions")
     if x.shape != x_tilde.shape:
         raise ValueError(
-            f"originals and reconstructions must have the same shape once flattened; "
-            f"got {x.shape} and {x_tilde.shape}"
+            f"originals and reconstructions must have the same shape once flattened; got {x.shape} and {x_tilde.shape}"
         )
     if x.shape[1] != cov.dimension:
-        raise ValueError(
-            f"images have {x.shape[1]} features but the covariance model was fitted on {cov.dimension}"
-        )
+        raise ValueError(f"images have {x.shape[1]} features but the covariance model was fitted on {cov.dimension}")
     to_mean = mahalanobis_distances(x, cov.mean, cov.precision)
     to_reconstruction = mahalanobis_distances(x, x_tilde, cov.precision)
     return to_mean / np.maximum(to_reconstruction, eps)

@@ -44,9 +44,7 @@ def write_reports(
     writes one SARIF file for all models with `write_sarif`."""
     unknown = sorted(set(formats) - set(FORMATS))
     if unknown:
-        raise UsageError(
-            f"unknown report format {', '.join(map(repr, unknown))}; expected one of {', '.join(FORMATS)}"
-        )
+        raise UsageError(f"unknown report format {', '.join(map(repr, unknown))}; expected one of {', '.join(FORMATS)}")
     output_dir = Path(output_dir)
     _make_directory(output_dir)
     stem = stem or report_stem(result.model_path)

@@ -6,6 +6,7 @@ import base64
 import io
 import math
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 
@@ -82,9 +83,9 @@ def risk_histogram_png(per_sample_risk: Sequence[float | None]) -> bytes | None:
         axes.set_xscale("log")
     else:
         bins = np.linspace(min(low, 0.0), max(high, 1.5), 40)
-    axes.hist(values, bins=bins, color="#4a6fa5", edgecolor="white", linewidth=0.5)
-    axes.axvline(1.0, color="#c0392b", linestyle="--", linewidth=1.5,
-                 label="R = 1: no better than guessing the mean")
+    # matplotlib takes an array of bin edges; its stubs only name Sequence[float].
+    axes.hist(values, bins=cast("Sequence[float]", bins), color="#4a6fa5", edgecolor="white", linewidth=0.5)
+    axes.axvline(1.0, color="#c0392b", linestyle="--", linewidth=1.5, label="R = 1: no better than guessing the mean")
     axes.set_xlabel("per-sample reconstruction risk" + (" (log scale)" if log_scale else ""))
     axes.set_ylabel("samples")
     axes.legend(loc="upper right", frameon=False)

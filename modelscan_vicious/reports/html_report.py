@@ -11,7 +11,7 @@ import math
 import statistics
 from collections.abc import Sequence
 from pathlib import PurePath
-from typing import Any
+from typing import Any, TypeGuard
 
 from modelscan_vicious.reports import figures
 from modelscan_vicious.scan.result import ReconstructionResult, ScanResult, ViciousnessResult
@@ -112,8 +112,10 @@ def risk_sentence(rec: ReconstructionResult) -> str:
     if not _finite(r):
         text = f"R = {format_number(r)}"
     elif r > 1:
-        text = (f"R = {format_number(r)}: reconstructions are on average {format_number(r)}× "
-                "closer to the real inputs than the average input is")
+        text = (
+            f"R = {format_number(r)}: reconstructions are on average {format_number(r)}× "
+            "closer to the real inputs than the average input is"
+        )
     else:
         text = f"R = {format_number(r)}: reconstructions are no better than guessing the average input"
     reference = summarize(rec.reference_R)
@@ -129,15 +131,17 @@ def viciousness_view(vic: ViciousnessResult | None) -> dict[str, Any] | None:
     rows = []
     for item in vic.evidence:
         summary = summarize(item.reference_values)
-        rows.append({
-            "name": item.name,
-            "suspect_value": item.suspect_value,
-            "reference": summary,
-            "reference_list": list(item.reference_values) if len(item.reference_values) <= 5 else None,
-            "z_score": item.z_score,
-            "z_hot": item.z_score is not None and not math.isnan(item.z_score) and abs(item.z_score) >= 3,
-            "description": item.description,
-        })
+        rows.append(
+            {
+                "name": item.name,
+                "suspect_value": item.suspect_value,
+                "reference": summary,
+                "reference_list": list(item.reference_values) if len(item.reference_values) <= 5 else None,
+                "z_score": item.z_score,
+                "z_hot": item.z_score is not None and not math.isnan(item.z_score) and abs(item.z_score) >= 3,
+                "description": item.description,
+            }
+        )
     return {
         "probability": probability_text(vic) if vic.probability is not None else None,
         "mode": vic.mode,
@@ -207,7 +211,7 @@ def format_number(value: Any, digits: int = 3) -> str:
         return "—"
     if math.isinf(value):
         return "∞" if value > 0 else "−∞"
-    if abs(value) >= 10 ** digits:
+    if abs(value) >= 10**digits:
         return f"{value:,.0f}"
     return f"{value:.{digits}g}"
 
@@ -222,5 +226,5 @@ def format_percent(value: float | None) -> str:
     return f"{percent:.1f}%"
 
 
-def _finite(value: Any) -> bool:
+def _finite(value: Any) -> TypeGuard[float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

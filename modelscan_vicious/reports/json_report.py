@@ -58,8 +58,7 @@ def validate_report(doc: dict[str, Any]) -> None:
         import jsonschema
     except ImportError as err:
         raise ReportError(
-            "validating reports needs the 'jsonschema' package; "
-            "install it with: pip install 'modelscan-vicious[test]'"
+            "validating reports needs the 'jsonschema' package; install it with: pip install 'modelscan-vicious[test]'"
         ) from err
     validator = jsonschema.Draft202012Validator(load_schema())
     error = jsonschema.exceptions.best_match(validator.iter_errors(doc))

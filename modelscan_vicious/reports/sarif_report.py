@@ -24,8 +24,10 @@ RULES: list[dict[str, Any]] = [
         "id": VICIOUS_RULE,
         "name": "vicious-training-likely",
         "shortDescription": {"text": "Model was likely trained jointly with a secret decoder"},
-        "fullDescription": {"text": "The model's training fingerprints differ from honestly trained "
-                            "reference copies in the way joint training with an input decoder does."},
+        "fullDescription": {
+            "text": "The model's training fingerprints differ from honestly trained "
+            "reference copies in the way joint training with an input decoder does."
+        },
         "help": {"text": "Do not deploy this model where its outputs leave the user's device."},
         "defaultConfiguration": {"level": "error"},
     },
@@ -33,8 +35,10 @@ RULES: list[dict[str, Any]] = [
         "id": RECONSTRUCTION_RULE,
         "name": "reconstruction-risk",
         "shortDescription": {"text": "Model outputs let a receiver reconstruct the inputs"},
-        "fullDescription": {"text": "A reconstruction attack rebuilt inputs from the model's released "
-                            "outputs measurably better than guessing the average input (R > 1)."},
+        "fullDescription": {
+            "text": "A reconstruction attack rebuilt inputs from the model's released "
+            "outputs measurably better than guessing the average input (R > 1)."
+        },
         "help": {"text": "Do not deploy, or release less (labels instead of logits) and rescan."},
         "defaultConfiguration": {"level": "error"},
     },
@@ -52,11 +56,7 @@ RULES: list[dict[str, Any]] = [
 def render_sarif(results: Sequence[ScanResult]) -> str:
     """One SARIF log over all scanned models; passed models appear only in ``artifacts``."""
     artifacts = [_artifact(result) for result in results]
-    findings = [
-        _finding(result, index)
-        for index, result in enumerate(results)
-        if result.verdict.status != "passed"
-    ]
+    findings = [_finding(result, index) for index, result in enumerate(results) if result.verdict.status != "passed"]
     log = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
@@ -107,11 +107,7 @@ def _finding(result: ScanResult, index: int) -> dict[str, Any]:
         "level": "error" if result.verdict.status == "failed" else "warning",
         "message": {"text": _message(result)},
         "locations": [
-            {
-                "physicalLocation": {
-                    "artifactLocation": {"uri": path_to_uri(result.model_path), "index": index}
-                }
-            }
+            {"physicalLocation": {"artifactLocation": {"uri": path_to_uri(result.model_path), "index": index}}}
         ],
         "properties": _properties(result),
     }

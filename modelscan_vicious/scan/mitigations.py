@@ -50,8 +50,11 @@ def _laplace(scale: float) -> Mitigation:
 
 
 def _top_k(k: int) -> Mitigation:
-    return Mitigation(f"top-{k}", f"release only the top-{k} probabilities",
-                      lambda out, kind, rng: (released_outputs(out, kind, "top-k", k), "top-k"))  # fmt: skip
+    return Mitigation(
+        f"top-{k}",
+        f"release only the top-{k} probabilities",
+        lambda out, kind, rng: (released_outputs(out, kind, "top-k", k), "top-k"),
+    )
 
 
 def _rounded(decimals: int) -> Mitigation:
@@ -64,10 +67,17 @@ def _rounded(decimals: int) -> Mitigation:
 def default_mitigations() -> list[Mitigation]:
     """Cheapest first: the order breaks ties in the recommendation."""
     return [
-        _rounded(2), _rounded(1), *(_laplace(s) for s in LAPLACE_SCALES), _top_k(3), _top_k(1),
-        Mitigation("label", "release only the predicted label",
-                   lambda out, kind, rng: (released_outputs(out, kind, "label"), "label")),
-    ]  # fmt: skip
+        _rounded(2),
+        _rounded(1),
+        *(_laplace(s) for s in LAPLACE_SCALES),
+        _top_k(3),
+        _top_k(1),
+        Mitigation(
+            "label",
+            "release only the predicted label",
+            lambda out, kind, rng: (released_outputs(out, kind, "label"), "label"),
+        ),
+    ]
 
 
 def evaluate_mitigations(
@@ -94,8 +104,11 @@ def evaluate_mitigations(
         values, _ = mitigation.release(raw_labelled, output_kind, rng)
         accuracy = float((values.argmax(1) == labels).mean())
         outcome = attack.run(oracle, data, seed=seed)
-        results.append(MitigationResult(mitigation.name, mitigation.description, accuracy,
-                                        base_accuracy - accuracy, outcome.R, outcome.ssim))  # fmt: skip
+        results.append(
+            MitigationResult(
+                mitigation.name, mitigation.description, accuracy, base_accuracy - accuracy, outcome.R, outcome.ssim
+            )
+        )
     return _recommend(results, honest_R)
 
 

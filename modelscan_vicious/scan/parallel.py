@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from modelscan_vicious.config import ScanConfig
 from modelscan_vicious.errors import ScanError
-from modelscan_vicious.scan.pipeline import scan_model
+from modelscan_vicious.scan.pipeline import Stage, scan_model
 from modelscan_vicious.scan.result import ScanResult
 
 Outcome = ScanResult | ScanError
 
 
 def scan_many(
-    models: list[Path], config: ScanConfig, stage_reporter: Callable[[int, Path], object]
+    models: list[Path], config: ScanConfig, stage_reporter: Callable[[int, Path], AbstractContextManager[Stage]]
 ) -> Iterator[tuple[int, Path, Outcome]]:
     """Yield (index, path, result or input error) in the order the models were given."""
     if config.jobs <= 1 or len(models) <= 1:
@@ -32,8 +33,9 @@ def scan_many(
 
     workers = min(config.jobs, len(models))
     threads = max(1, (os.cpu_count() or 1) // workers)
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=limit_threads,
-                             initargs=(threads,)) as pool:  # fmt: skip
+    with ProcessPoolExecutor(
+        workers, mp_context=get_context("spawn"), initializer=limit_threads, initargs=(threads,)
+    ) as pool:
         futures = [pool.submit(_scan_or_error, path, config) for path in models]
         for index, (path, future) in enumerate(zip(models, futures)):
             yield index, path, future.result()

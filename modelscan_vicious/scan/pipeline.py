@@ -30,7 +30,7 @@ from modelscan_vicious.detectors.references import (
     reinitialise,
     train_classifier,
 )
-from modelscan_vicious.errors import ModelNotTrainableError, ScanError
+from modelscan_vicious.errors import ModelNotTrainableError, ScanError, first_line
 from modelscan_vicious.loading import load_model
 from modelscan_vicious.loading.batch_norm import use_batch_statistics
 from modelscan_vicious.loading.folded_batch_norm import fold_batch_norm, has_folded_batch_norm, insert_batch_norm
@@ -93,14 +93,16 @@ def _scan_model(path: Path, config: ScanConfig, on_stage: Stage) -> ScanResult:
         suspect_predict = _suspect_predictor(model, config)
         with _timed(timings, "references", on_stage):
             references, reference_notes = _train_references(model, labelled, prepared, trainable_factory, config)
-            references, confidence_notes = _match_confidence(references, suspect_predict, model.output_kind, prepared,
-                                                             config)  # fmt: skip
+            references, confidence_notes = _match_confidence(
+                references, suspect_predict, model.output_kind, prepared, config
+            )
         reference_notes += confidence_notes
         with _timed(timings, "attack", on_stage):
             outcomes = _attack_all(suspect_predict, model.output_kind, references, prepared, config, plugins)
         with _timed(timings, "detector", on_stage):
-            viciousness = _detect(suspect_predict, model, trainable_factory, references, outcomes, labelled,
-                                  prepared, config, plugins)  # fmt: skip
+            viciousness = _detect(
+                suspect_predict, model, trainable_factory, references, outcomes, labelled, prepared, config, plugins
+            )
         if viciousness is not None:
             viciousness.notes.extend(reference_notes)
         with _timed(timings, "white-box attack", on_stage):
@@ -110,8 +112,13 @@ def _scan_model(path: Path, config: ScanConfig, on_stage: Stage) -> ScanResult:
         if config.mitigate and outcomes:
             with _timed(timings, "mitigations", on_stage):
                 mitigations = _mitigations(suspect_predict, model.output_kind, labelled, prepared, outcomes, config)
-        verdict = decide(viciousness, reconstruction, plugins,
-                         fail_on_probability=config.fail_on_probability, fail_on_risk=config.fail_on_risk)  # fmt: skip
+        verdict = decide(
+            viciousness,
+            reconstruction,
+            plugins,
+            fail_on_probability=config.fail_on_probability,
+            fail_on_risk=config.fail_on_risk,
+        )
     except ScanError as err:
         viciousness, reconstruction, verdict, mitigations = None, None, error_verdict(str(err)), []
     return ScanResult(
@@ -145,8 +152,9 @@ def _load(path: Path, config: ScanConfig):
     labelled = load_labelled_csv(config.labels, model.input_shape, model.n_outputs, pixel_range=config.pixel_range)
     noise = config.aux is not None and str(config.aux) == NOISE_AUX and not config.aux.exists()
     aux = load_auxiliary(config.aux, model.input_shape) if config.aux and not noise else None
-    prepared = prepare_attack_data(labelled.images, aux, config.aux.name if config.aux else None,
-                                   max_aux=config.budget.max_aux, seed=config.seed)  # fmt: skip
+    prepared = prepare_attack_data(
+        labelled.images, aux, config.aux.name if config.aux else None, max_aux=config.budget.max_aux, seed=config.seed
+    )
     try:
         model.trainable_copy()  # fail early, once, if no copy can be made
         trainable_factory = lambda: _image_space(model.trainable_copy(), model.input_shape[0], config)  # noqa: E731
@@ -194,27 +202,41 @@ def _train_references(model, labelled, prepared, trainable_factory, config: Scan
             module, kind = build_classifier("cnn", model.input_shape, model.n_outputs), "logits"
             rewritten, inserted = 0, []
         epochs = max(1, round(recipe.epoch_fraction * config.budget.reference_epochs))
-        trained = train_classifier(module, images, labels, output_kind=kind, epochs=epochs,
-                                   weight_decay=recipe.weight_decay, seed=seed, device=config.device)  # fmt: skip
+        trained = train_classifier(
+            module,
+            images,
+            labels,
+            output_kind=kind,
+            epochs=epochs,
+            weight_decay=recipe.weight_decay,
+            seed=seed,
+            device=config.device,
+        )
         fold_batch_norm(inserted)  # back to the suspect's graph, as its exporter did
         if rewritten or inserted:  # an unmodified copy with the trained state: eval-mode graphs for use
             trained = _with_state(trainable_factory(), trained)
         references.append((trained, kind))
     notes = ["references trained with the recipes " + ", ".join(r.name for r in recipes)]
     if len(labelled.labels) < CALIBRATION_LABELLED_ROWS:
-        notes.append(f"{len(labelled.labels)} labelled rows, fewer than the {CALIBRATION_LABELLED_ROWS} the calibration "
-                     "was fitted with: the references learn from fewer examples, so P(vicious) is less certain")  # fmt: skip
+        notes.append(
+            f"{len(labelled.labels)} labelled rows, fewer than the {CALIBRATION_LABELLED_ROWS} the calibration "
+            "was fitted with: the references learn from fewer examples, so P(vicious) is less certain"
+        )
     return references, notes + _batch_norm_notes(rewritten, len(inserted))
 
 
 def _batch_norm_notes(rewritten: int, inserted: int) -> list[str]:
     notes = []
     if rewritten:
-        notes.append(f"the model stores {rewritten} batch-norm layers frozen (traced); "
-                     "the references trained them with batch statistics, as the owner did")  # fmt: skip
+        notes.append(
+            f"the model stores {rewritten} batch-norm layers frozen (traced); "
+            "the references trained them with batch statistics, as the owner did"
+        )
     if inserted:
-        notes.append(f"the model's {inserted} convolutions carry batch norm folded in at export (biases far "
-                     "outside their initial range); the references trained with batch norm and folded it likewise")  # fmt: skip
+        notes.append(
+            f"the model's {inserted} convolutions carry batch norm folded in at export (biases far "
+            "outside their initial range); the references trained with batch norm and folded it likewise"
+        )
     return notes
 
 
@@ -226,15 +248,18 @@ def _match_confidence(references, suspect_predict, output_kind, prepared, config
     matched, temperatures = [], []
     for module, kind in references:
         if kind == "probabilities":
-            temperatures.append(matching_temperature(module_predictor(module, config.device)(prepared.probe_images),
-                                                     target))  # fmt: skip
+            temperatures.append(
+                matching_temperature(module_predictor(module, config.device)(prepared.probe_images), target)
+            )
             module = Tempered(module, temperatures[-1])
         matched.append((module, kind))
     if not temperatures:
         return references, []
-    note = ("probability outputs: each reference's probabilities were re-tempered to the suspect's confidence "
-            f"(T = {', '.join(f'{t:.2f}' for t in temperatures)}), since how much survives the attacker's "
-            "probability floor depends on confidence, not on vicious training")  # fmt: skip
+    note = (
+        "probability outputs: each reference's probabilities were re-tempered to the suspect's confidence "
+        f"(T = {', '.join(f'{t:.2f}' for t in temperatures)}), since how much survives the attacker's "
+        "probability floor depends on confidence, not on vicious training"
+    )
     return matched, [note]
 
 
@@ -252,9 +277,11 @@ def _oracle(predict, output_kind: str, release: str) -> FeatureOracle:
 def _attack_all(suspect_predict, output_kind, references, prepared, config, plugins) -> dict | None:
     """The surrogate attack on the suspect (as released, and on full outputs) and on every reference."""
     attack = create_attack(ATTACK_NAME, epochs=config.budget.attack_epochs, device=config.device)
+
+    def run(predict, kind, release):
+        return attack.run(_oracle(predict, kind, release), prepared.attack, seed=config.seed)
+
     try:
-        run = lambda predict, kind, release: attack.run(_oracle(predict, kind, release), prepared.attack,  # noqa: E731
-                                                         seed=config.seed)  # fmt: skip
         full = run(suspect_predict, output_kind, "logits")
         released = full if config.release == "logits" else run(suspect_predict, output_kind, config.release)
         ref_full, ref_released = [], []
@@ -263,7 +290,7 @@ def _attack_all(suspect_predict, output_kind, references, prepared, config, plug
             ref_full.append(run(predict, kind, "logits"))
             ref_released.append(ref_full[-1] if config.release == "logits" else run(predict, kind, config.release))
     except (ScanError, ValueError, RuntimeError) as err:
-        plugins.append(PluginOutcome(ATTACK_NAME, "attack", "failed", str(err).splitlines()[0][:300]))
+        plugins.append(PluginOutcome(ATTACK_NAME, "attack", "failed", first_line(err)))
         return None
     plugins.append(PluginOutcome(ATTACK_NAME, "attack", "ok"))
     return {"full": full, "released": released, "ref_full": ref_full, "ref_released": ref_released}
@@ -279,15 +306,21 @@ def _detect(suspect_predict, model, trainable_factory, references, outcomes, lab
         for (module, kind), outcome in zip(references, outcomes["ref_full"])
     ]
     context = DetectorContext(
-        suspect=suspect, references=refs, labelled_images=labelled.images, labelled_labels=labelled.labels,
-        probe_images=prepared.probe_images, finetune_steps=config.budget.finetune_steps,
-        n_bootstrap=config.budget.n_bootstrap, seed=config.seed, device=config.device,
+        suspect=suspect,
+        references=refs,
+        labelled_images=labelled.images,
+        labelled_labels=labelled.labels,
+        probe_images=prepared.probe_images,
+        finetune_steps=config.budget.finetune_steps,
+        n_bootstrap=config.budget.n_bootstrap,
+        seed=config.seed,
+        device=config.device,
         white_box=trainable_factory is not None,
-    )  # fmt: skip
+    )
     try:
         result = create_detector(DETECTOR_NAME).run(context)
     except (ScanError, ValueError, RuntimeError, np.linalg.LinAlgError) as err:
-        plugins.append(PluginOutcome(DETECTOR_NAME, "detector", "failed", str(err).splitlines()[0][:300]))
+        plugins.append(PluginOutcome(DETECTOR_NAME, "detector", "failed", first_line(err)))
         return None
     plugins.append(PluginOutcome(DETECTOR_NAME, "detector", "ok"))
     return result
@@ -313,10 +346,16 @@ def _rmle(trainable_factory, suspect_predict, output_kind, prepared, config, plu
     from modelscan_vicious.scan.white_box import run_rmle
 
     try:
-        result = run_rmle(trainable_factory, suspect_predict, output_kind, prepared.attack.eval,
-                          prepared.attack.covariance_samples, config)  # fmt: skip
+        result = run_rmle(
+            trainable_factory,
+            suspect_predict,
+            output_kind,
+            prepared.attack.eval,
+            prepared.attack.covariance_samples,
+            config,
+        )
     except (ScanError, ValueError, RuntimeError) as err:
-        plugins.append(PluginOutcome("rmle", "attack", "failed", str(err).splitlines()[0][:300]))
+        plugins.append(PluginOutcome("rmle", "attack", "failed", first_line(err)))
         return None
     if result is not None:
         plugins.append(PluginOutcome("rmle", "attack", "ok"))
@@ -332,8 +371,15 @@ def _mitigations(suspect_predict, output_kind, labelled, prepared, outcomes, con
 
     attack = create_attack(ATTACK_NAME, epochs=config.budget.attack_epochs, device=config.device)
     honest_R = float(np.median([o.R for o in outcomes["ref_full"]])) if outcomes["ref_full"] else 1.0
-    return evaluate_mitigations(suspect_predict, output_kind, attack, prepared.attack,
-                                (labelled.images, labelled.labels), honest_R, seed=config.seed)  # fmt: skip
+    return evaluate_mitigations(
+        suspect_predict,
+        output_kind,
+        attack,
+        prepared.attack,
+        (labelled.images, labelled.labels),
+        honest_R,
+        seed=config.seed,
+    )
 
 
 def _reconstruction_result(outcomes: dict, rmle, prepared, config: ScanConfig) -> ReconstructionResult:

@@ -37,7 +37,7 @@ def encode_result(result: ScanResult, folder: Path) -> None:
     document["model"] = result.model.to_dict() if result.model else None
     document["model_path"] = result.model_path
     (folder / "result.json").write_text(json.dumps(document, default=_plain), encoding="utf-8")
-    examples = {}
+    examples: dict[str, Any] = {}  # Any: np.savez types **kwds as its own keyword arguments too
     if result.reconstruction is not None:
         for key in _EXAMPLES:
             value = getattr(result.reconstruction, key)
@@ -53,7 +53,7 @@ def decode_result(folder: Path) -> ScanResult:
     try:
         document = json.loads(_bounded_read(folder / "result.json"))
         with np.load(folder / "examples.npz", allow_pickle=False) as archive:
-            examples = {key: _image_batch(archive[key]) for key in _EXAMPLES if key in archive.files}
+            examples: dict[str, Any] = {key: _image_batch(archive[key]) for key in _EXAMPLES if key in archive.files}
         reconstruction = document["reconstruction"]
         return ScanResult(
             model=_model(document["model"]),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import TypeGuard
 
 from modelscan_vicious.errors import EXIT_PASSED, EXIT_RISK_FOUND, EXIT_SCAN_ERROR
 from modelscan_vicious.scan.result import PluginOutcome, ReconstructionResult, Verdict, ViciousnessResult
@@ -37,13 +38,13 @@ def decide(
         "passed",
         EXIT_PASSED,
         [
-            f"probability of vicious training {viciousness.probability:.2f} < {fail_on_probability:.2f}",
-            f"reconstruction risk R {reconstruction.R:.3f} < {fail_on_risk:.3f}",
+            f"probability of vicious training {probability:.2f} < {fail_on_probability:.2f}",
+            f"reconstruction risk R {risk:.3f} < {fail_on_risk:.3f}",
         ],
     )
 
 
-def _finite(value: float | None) -> bool:
+def _finite(value: float | None) -> TypeGuard[float]:
     return value is not None and math.isfinite(value)
 
 

@@ -11,6 +11,9 @@ from modelscan_vicious.errors import UsageError
 
 
 class Normalize(nn.Module):
+    mean: torch.Tensor
+    std: torch.Tensor
+
     def __init__(self, mean: float = 0.5, std: float = 0.5) -> None:
         super().__init__()
         self.register_buffer("mean", torch.tensor(mean))
@@ -43,7 +46,13 @@ def _flat_features(features: nn.Module, input_shape: tuple[int, int, int]) -> in
 def mlp(input_shape: tuple[int, int, int], n_classes: int) -> nn.Module:
     d = input_shape[0] * input_shape[1] * input_shape[2]
     return nn.Sequential(
-        Normalize(), nn.Flatten(), nn.Linear(d, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, n_classes)
+        Normalize(),
+        nn.Flatten(),
+        nn.Linear(d, 256),
+        nn.ReLU(),
+        nn.Linear(256, 128),
+        nn.ReLU(),
+        nn.Linear(128, n_classes),
     )
 
 

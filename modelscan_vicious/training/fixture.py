@@ -6,7 +6,7 @@ import platform
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -36,7 +36,7 @@ class FixtureSpec:
 @dataclass(frozen=True)
 class TrainedFixture:
     classifier: torch.nn.Module  # logits, before any softmax release wrapper
-    decoder: torch.nn.Module
+    decoder: OutputDecoder
     test_accuracy: float
     decoder_psnr: float
     decoder_ssim: float
@@ -72,7 +72,8 @@ def export_fixture(spec: FixtureSpec, trained: TrainedFixture, out_dir: Path, in
     model_path = out_dir / f"{spec.name}{model_suffix(spec.export_format)}"
     decoder_path = out_dir / f"{spec.name}.decoder.pt"
     export_model(released, input_shape, model_path, spec.export_format)
-    export_model(trained.decoder, (trained.decoder.net[0].in_features,), decoder_path, "torchscript")
+    n_inputs = cast(torch.nn.Linear, trained.decoder.net[0]).in_features
+    export_model(trained.decoder, (n_inputs,), decoder_path, "torchscript")
     return model_path, decoder_path
 
 

@@ -23,8 +23,9 @@ def attack_data(digits_splits) -> AttackData:
 
 def oracle_for(path):
     model = load_model(path)
-    return lambda x: attack_features(released_outputs(model.predict(x), model.output_kind, "logits"),
-                                     model.output_kind, "logits")  # fmt: skip
+    return lambda x: attack_features(
+        released_outputs(model.predict(x), model.output_kind, "logits"), model.output_kind, "logits"
+    )
 
 
 @pytest.fixture(scope="module")

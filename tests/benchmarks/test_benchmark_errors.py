@@ -43,12 +43,24 @@ def test_rebuilding_rows_without_the_reports_fails_cleanly(tmp_path, capsys):
 
 def test_a_report_that_does_not_match_its_row_is_refused(tmp_path, capsys):
     report = tmp_path / "m.json"
-    report.write_text(json.dumps({
-        "settings": {"seed": 0, "budget": {"n_bootstrap": 10}},
-        "viciousness": {"mode": "white-box", "evidence": [
-            {"name": "inversion_gain", "suspect_value": 0.3, "reference_values": [0.2, 0.21, 0.22], "z_score": 5.0},
-        ]},
-    }))  # fmt: skip
+    report.write_text(
+        json.dumps(
+            {
+                "settings": {"seed": 0, "budget": {"n_bootstrap": 10}},
+                "viciousness": {
+                    "mode": "white-box",
+                    "evidence": [
+                        {
+                            "name": "inversion_gain",
+                            "suspect_value": 0.3,
+                            "reference_values": [0.2, 0.21, 0.22],
+                            "z_score": 5.0,
+                        },
+                    ],
+                },
+            }
+        )
+    )
     with pytest.raises(ValueError, match="not the report of the scan in this row"):
         detect.recompute({"report": str(report), "z": {"inversion_gain": 1.0}})
 
@@ -116,8 +128,10 @@ def test_optional_recipe_groups_never_move_the_seeds_of_a_zoo_built_without_them
         monkeypatch.setattr(zoo, "load_json", lambda path: [])
         chosen = frozenset(g for g, on in zip(zoo.OPTIONAL_GROUPS, flags) if on)
         zoo.build_zoo("digits", ["mlp", "cnn"], 100, tmp_path / "".join(map(str, flags)), groups=chosen)
-        return {argv[argv.index("--name") + 1]: (argv[argv.index("--seed") + 1], argv[argv.index("--format") + 1])
-                for argv in calls}  # fmt: skip
+        return {
+            argv[argv.index("--name") + 1]: (argv[argv.index("--seed") + 1], argv[argv.index("--format") + 1])
+            for argv in calls
+        }
 
     groups = tuple(zoo.OPTIONAL_GROUPS.values())
     built = {flags: recorded(flags) for flags in product((False, True), repeat=3)}

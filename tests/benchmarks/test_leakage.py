@@ -11,9 +11,18 @@ from benchmarks.leakage import leaking_vicious
 
 
 def _row(zoo: str, name: str, label: str, arch: str, g_ssim: float, p: float = 0.5, **extra) -> dict:
-    return {"name": f"{zoo}/{name}", "label": label, "architecture": arch, "decoder_ssim": g_ssim,
-            "report": f"out/{zoo}/reports/{name}.json", "probability": p, "R": 1.0, "seconds": 1.0,
-            "release": "logits", **extra}  # fmt: skip
+    return {
+        "name": f"{zoo}/{name}",
+        "label": label,
+        "architecture": arch,
+        "decoder_ssim": g_ssim,
+        "report": f"out/{zoo}/reports/{name}.json",
+        "probability": p,
+        "R": 1.0,
+        "seconds": 1.0,
+        "release": "logits",
+        **extra,
+    }
 
 
 ROWS = [

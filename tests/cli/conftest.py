@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from scan_helpers import tiny_scan_settings, write_calibration
 
 

@@ -18,8 +18,16 @@ import modelscan_vicious.config as config
 from modelscan_vicious.cli import main
 from modelscan_vicious.detectors.calibration import CALIBRATION_ENV
 
-_TINY = dict(n_references=2, reference_epochs=2, finetune_steps=5, attack_epochs=3, max_aux=300, n_bootstrap=20,
-             rmle_steps=10, rmle_samples=8)  # fmt: skip
+_TINY = dict(
+    n_references=2,
+    reference_epochs=2,
+    finetune_steps=5,
+    attack_epochs=3,
+    max_aux=300,
+    n_bootstrap=20,
+    rmle_steps=10,
+    rmle_samples=8,
+)
 # Built from the real `fast` budget, so a field added to Budget later keeps its default here.
 TINY_BUDGET = replace(config.BUDGETS["fast"], **{k: v for k, v in _TINY.items() if hasattr(config.BUDGETS["fast"], k)})
 WHITE_BOX = ["inversion_gain", "within_class_variance", "within_class_rank", "finetune_drift"]
@@ -28,13 +36,17 @@ HIGH_RISK_GATE = "100"  # no R reaches it: the risk gate never trips
 
 
 def write_calibration(path: Path, *, gain_coef: float = 0.0, intercept: float = LOW_P_INTERCEPT) -> Path:
-    path.write_text(json.dumps({
-        "provenance": {"n_models": 2, "n_honest": 1, "n_vicious": 1, "dataset": "cli-tests", "created": "now"},
-        "modes": {
-            "white-box": {"features": WHITE_BOX, "coef": [gain_coef, 0, 0, 0], "intercept": intercept},
-            "black-box": {"features": WHITE_BOX[:3], "coef": [gain_coef, 0, 0], "intercept": intercept},
-        },
-    }))  # fmt: skip
+    path.write_text(
+        json.dumps(
+            {
+                "provenance": {"n_models": 2, "n_honest": 1, "n_vicious": 1, "dataset": "cli-tests", "created": "now"},
+                "modes": {
+                    "white-box": {"features": WHITE_BOX, "coef": [gain_coef, 0, 0, 0], "intercept": intercept},
+                    "black-box": {"features": WHITE_BOX[:3], "coef": [gain_coef, 0, 0], "intercept": intercept},
+                },
+            }
+        )
+    )
     return path
 
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from scan_helpers import HIGH_RISK_GATE, report, scan
-
 from modelscan_vicious.errors import EXIT_RISK_FOUND, EXIT_SCAN_ERROR, ModelNotTrainableError
 from modelscan_vicious.loading.onnx_model import OnnxSuspectModel
 
+from scan_helpers import HIGH_RISK_GATE, report, scan
 
 # The patched loader lives in this process, so these scans run in-process: the contained worker is a
 # fresh interpreter that never sees a monkeypatch.
@@ -17,8 +16,9 @@ def no_trainable_copy(self):
     raise ModelNotTrainableError("cannot convert the ONNX graph to PyTorch (test)")
 
 
-def test_black_box_fallback_is_recorded_and_never_passes_silently(tiny_models, labels_csv, aux_npz, tmp_path,
-                                                                  tiny_scan):  # fmt: skip
+def test_black_box_fallback_is_recorded_and_never_passes_silently(
+    tiny_models, labels_csv, aux_npz, tmp_path, tiny_scan
+):
     tiny_scan.setattr(OnnxSuspectModel, "trainable_copy", no_trainable_copy)
     model = tiny_models.honest_onnx.path
     rc = scan([model], tmp_path, "--fail-on-risk", HIGH_RISK_GATE, IN_PROCESS, labels=labels_csv, aux=aux_npz)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
-from scan_helpers import HIGH_RISK_GATE, report, scan
 
 from modelscan_vicious.errors import EXIT_PASSED, EXIT_USAGE_ERROR
+
+from scan_helpers import HIGH_RISK_GATE, report, scan
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scan_helpers import HIGH_RISK_GATE, files_under, report, scan
 
 from modelscan_vicious.cli import main
 from modelscan_vicious.commands.scan_runner import run_scan
@@ -20,6 +19,8 @@ from modelscan_vicious.errors import (
     EXIT_USAGE_ERROR,
 )
 
+from scan_helpers import HIGH_RISK_GATE, files_under, report, scan
+
 
 def one_error_line(capsys) -> str:
     err = capsys.readouterr().err
@@ -31,8 +32,9 @@ def one_error_line(capsys) -> str:
 
 
 def test_exit_0_when_both_gates_hold(tiny_models, labels_csv, aux_npz, tmp_path, tiny_scan):
-    rc = scan([tiny_models.honest_onnx.path], tmp_path, "--fail-on-risk", HIGH_RISK_GATE,
-              labels=labels_csv, aux=aux_npz)  # fmt: skip
+    rc = scan(
+        [tiny_models.honest_onnx.path], tmp_path, "--fail-on-risk", HIGH_RISK_GATE, labels=labels_csv, aux=aux_npz
+    )
     assert rc == EXIT_PASSED
     doc = report(tmp_path, tiny_models.honest_onnx.path.stem)
     assert doc["verdict"]["status"] == "passed" and doc["verdict"]["exit_code"] == 0
@@ -41,8 +43,16 @@ def test_exit_0_when_both_gates_hold(tiny_models, labels_csv, aux_npz, tmp_path,
 
 
 def test_exit_1_on_the_probability_gate(tiny_models, labels_csv, aux_npz, tmp_path, tiny_scan):
-    rc = scan([tiny_models.honest_onnx.path], tmp_path, "--fail-on-probability", "0",
-              "--fail-on-risk", HIGH_RISK_GATE, labels=labels_csv, aux=aux_npz)  # fmt: skip
+    rc = scan(
+        [tiny_models.honest_onnx.path],
+        tmp_path,
+        "--fail-on-probability",
+        "0",
+        "--fail-on-risk",
+        HIGH_RISK_GATE,
+        labels=labels_csv,
+        aux=aux_npz,
+    )
     assert rc == EXIT_RISK_FOUND
     verdict = report(tmp_path, tiny_models.honest_onnx.path.stem)["verdict"]
     assert verdict["status"] == "failed" and verdict["reasons"] == [
@@ -51,8 +61,9 @@ def test_exit_1_on_the_probability_gate(tiny_models, labels_csv, aux_npz, tmp_pa
 
 
 def test_exit_1_on_the_risk_gate(tiny_models, labels_csv, aux_npz, tmp_path, tiny_scan):
-    rc = scan([tiny_models.vicious_torchscript.path], tmp_path, "--fail-on-risk", "0.01",
-              labels=labels_csv, aux=aux_npz)  # fmt: skip
+    rc = scan(
+        [tiny_models.vicious_torchscript.path], tmp_path, "--fail-on-risk", "0.01", labels=labels_csv, aux=aux_npz
+    )
     assert rc == EXIT_RISK_FOUND
     doc = report(tmp_path, tiny_models.vicious_torchscript.path.stem)
     assert doc["model"]["format"] == "torchscript"
@@ -73,8 +84,9 @@ def malformed_csv(tmp_path: Path, labels_csv: Path) -> Path:
 
 
 @pytest.mark.parametrize("case", ["corrupt model", "wrong input shape", "malformed csv", "too few aux inputs"])
-def test_exit_2_on_bad_input_one_line_and_no_report(case, tiny_models, labels_csv, aux_npz, tmp_path, capsys,
-                                                    tiny_scan):  # fmt: skip
+def test_exit_2_on_bad_input_one_line_and_no_report(
+    case, tiny_models, labels_csv, aux_npz, tmp_path, capsys, tiny_scan
+):
     model, labels, aux, extra = tiny_models.honest_onnx.path, labels_csv, aux_npz, []
     if case == "corrupt model":
         model = corrupt_model(tmp_path)
@@ -88,17 +100,21 @@ def test_exit_2_on_bad_input_one_line_and_no_report(case, tiny_models, labels_cs
     out = tmp_path / "out"
     assert scan([model], out, *extra, labels=labels, aux=aux) == EXIT_SCAN_ERROR
     line = one_error_line(capsys)
-    expected = {"corrupt model": "corrupt.onnx", "wrong input shape": "(3, 8, 8)", "malformed csv": "bad.csv",
-                "too few aux inputs": "tiny_aux.npz"}[case]  # fmt: skip
+    expected = {
+        "corrupt model": "corrupt.onnx",
+        "wrong input shape": "(3, 8, 8)",
+        "malformed csv": "bad.csv",
+        "too few aux inputs": "tiny_aux.npz",
+    }[case]
     assert expected in line
     assert files_under(out) == []
 
 
-def test_exit_2_with_a_report_when_a_check_fails_after_loading(tiny_models, labels_csv, aux_npz, tmp_path,
-                                                               tiny_scan):  # fmt: skip
+def test_exit_2_with_a_report_when_a_check_fails_after_loading(tiny_models, labels_csv, aux_npz, tmp_path, tiny_scan):
     tiny_scan.setenv(CALIBRATION_ENV, str(tmp_path / "no-calibration.json"))
-    rc = scan([tiny_models.honest_onnx.path], tmp_path, "--fail-on-risk", HIGH_RISK_GATE,
-              labels=labels_csv, aux=aux_npz)  # fmt: skip
+    rc = scan(
+        [tiny_models.honest_onnx.path], tmp_path, "--fail-on-risk", HIGH_RISK_GATE, labels=labels_csv, aux=aux_npz
+    )
     assert rc == EXIT_SCAN_ERROR
     doc = report(tmp_path, tiny_models.honest_onnx.path.stem)
     assert doc["verdict"]["status"] == "error" and doc["viciousness"] is None

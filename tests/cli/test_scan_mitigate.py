@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from scan_helpers import HIGH_RISK_GATE, report, scan
-
 from modelscan_vicious.reports import validate_report
+
+from scan_helpers import HIGH_RISK_GATE, report, scan
 
 
 def test_mitigate_reports_every_mitigation(tiny_models, labels_csv, aux_npz, tmp_path, tiny_scan):

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from scan_helpers import HIGH_RISK_GATE, report, scan
 
 from modelscan_vicious.errors import EXIT_SCAN_ERROR
+
+from scan_helpers import HIGH_RISK_GATE, report, scan
 
 
 def _numbers(doc: dict) -> tuple:
@@ -18,10 +19,19 @@ def test_parallel_jobs_match_sequential_scans(tiny_models, labels_csv, aux_npz, 
     models = [tiny_models.honest_onnx.path, tiny_models.vicious_torchscript.path]
     corrupt = tmp_path / "corrupt.onnx"
     corrupt.write_bytes(b"not a model")
-    sequential = scan([*models, corrupt], tmp_path / "seq", "--fail-on-risk", HIGH_RISK_GATE, labels=labels_csv,
-                      aux=aux_npz)  # fmt: skip
-    parallel = scan([*models, corrupt], tmp_path / "par", "--jobs", "2", "--fail-on-risk", HIGH_RISK_GATE,
-                    labels=labels_csv, aux=aux_npz)  # fmt: skip
+    sequential = scan(
+        [*models, corrupt], tmp_path / "seq", "--fail-on-risk", HIGH_RISK_GATE, labels=labels_csv, aux=aux_npz
+    )
+    parallel = scan(
+        [*models, corrupt],
+        tmp_path / "par",
+        "--jobs",
+        "2",
+        "--fail-on-risk",
+        HIGH_RISK_GATE,
+        labels=labels_csv,
+        aux=aux_npz,
+    )
     assert sequential == parallel == EXIT_SCAN_ERROR  # the corrupt model's error is the worst code in both
     for model in models:
         seq, par = report(tmp_path / "seq", model.stem), report(tmp_path / "par", model.stem)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from scan_helpers import HIGH_RISK_GATE, report, scan
 
 from modelscan_vicious.errors import EXIT_PASSED, EXIT_SCAN_ERROR
+
+from scan_helpers import HIGH_RISK_GATE, report, scan
 
 
 def assert_verdict_matches_plugins(doc: dict, rc: int) -> None:
@@ -17,8 +18,7 @@ def assert_verdict_matches_plugins(doc: dict, rc: int) -> None:
 @pytest.mark.parametrize("release", ["softmax", "top-3", "label"])
 def test_restricted_releases_run_and_are_recorded(release, tiny_models, labels_csv, aux_npz, tmp_path, tiny_scan):
     model = tiny_models.vicious_onnx.path
-    rc = scan([model], tmp_path, "--release", release, "--fail-on-risk", HIGH_RISK_GATE,
-              labels=labels_csv, aux=aux_npz)  # fmt: skip
+    rc = scan([model], tmp_path, "--release", release, "--fail-on-risk", HIGH_RISK_GATE, labels=labels_csv, aux=aux_npz)
     doc = report(tmp_path, model.stem)
     assert doc["settings"]["release"] == doc["reconstruction"]["release"] == release
     assert len(doc["reconstruction"]["reference_R"]) == 2
@@ -32,8 +32,9 @@ def test_restricted_releases_run_and_are_recorded(release, tiny_models, labels_c
 
 def test_softmax_release_of_a_softmax_model(tiny_models, labels_csv, aux_npz, tmp_path, tiny_scan):
     model = tiny_models.softmax_onnx.path
-    rc = scan([model], tmp_path, "--release", "softmax", "--fail-on-risk", HIGH_RISK_GATE,
-              labels=labels_csv, aux=aux_npz)  # fmt: skip
+    rc = scan(
+        [model], tmp_path, "--release", "softmax", "--fail-on-risk", HIGH_RISK_GATE, labels=labels_csv, aux=aux_npz
+    )
     doc = report(tmp_path, model.stem)
     assert doc["model"]["output_kind"] == "probabilities"
     assert rc == EXIT_PASSED and doc["verdict"]["status"] == "passed"

@@ -46,8 +46,11 @@ def test_corpus_covers_every_item_of_issue_12(corpus) -> None:
 
 @pytest.mark.slow  # ~6 minutes on two cores: one command-line scan per case, two at a time
 def test_every_hostile_model_is_refused_and_contained(results: list[CaseResult]) -> None:
-    failures = [f"{r.case.name} [{r.case.category}]: {'; '.join(found)} | exit {r.returncode}, stderr: {r.line!r}"
-                for r in results if (found := problems(r))]  # fmt: skip
+    failures = [
+        f"{r.case.name} [{r.case.category}]: {'; '.join(found)} | exit {r.returncode}, stderr: {r.line!r}"
+        for r in results
+        if (found := problems(r))
+    ]
     assert not failures, f"{len(failures)} of {len(results)} cases fail:\n" + "\n".join(failures)
 
 

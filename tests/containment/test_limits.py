@@ -12,8 +12,10 @@ from modelscan_vicious.containment.runner import _answer
 from modelscan_vicious.errors import ContainmentError, ResourceLimitError, UsageError
 
 
-@pytest.mark.parametrize(("text", "expected"), [("8G", 8 << 30), ("512M", 512 << 20), ("4096", 4096 << 20),
-                                                ("2.5GiB", int(2.5 * (1 << 30))), ("3gb", 3 << 30)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("8G", 8 << 30), ("512M", 512 << 20), ("4096", 4096 << 20), ("2.5GiB", int(2.5 * (1 << 30))), ("3gb", 3 << 30)],
+)
 def test_parse_memory(text: str, expected: int):
     assert parse_memory(text) == expected
 

@@ -55,8 +55,12 @@ def test_contained_process_reads_and_writes_only_what_it_was_given(tmp_path: Pat
         server.bind(("127.0.0.1", 0))
         server.listen()
         port = server.getsockname()[1]
-        run = subprocess.run([sys.executable, "-c", PROBE, str(scratch), str(allowed), str(secret), str(outside),
-                              str(port)], capture_output=True, text=True, timeout=120)  # fmt: skip
+        run = subprocess.run(
+            [sys.executable, "-c", PROBE, str(scratch), str(allowed), str(secret), str(outside), str(port)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     assert run.returncode == 0, run.stderr
     outcome = dict(line.split(" ", 1) for line in run.stdout.splitlines())
     assert outcome["read-allowed"] == "allowed"
@@ -89,6 +93,7 @@ def test_landlock_layers_only_narrow(tmp_path: Path):
                 print("refused")
         """
     )
-    run = subprocess.run([sys.executable, "-c", code, str(scratch), str(first), str(second)], capture_output=True,
-                         text=True, timeout=120)  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, "-c", code, str(scratch), str(first), str(second)], capture_output=True, text=True, timeout=120
+    )
     assert run.stdout.split() == ["allowed", "refused"], run.stderr

@@ -31,7 +31,9 @@ def test_tempering_keeps_the_class_order_and_sums_to_one():
         np.testing.assert_allclose(q.sum(1), 1.0, atol=1e-9)
         assert (q.argmax(1) == p.argmax(1)).all()
     np.testing.assert_allclose(tempered(p, 1.0), p, atol=1e-9)
-    assert floored_log_confidence(tempered(p, 3.0)) > floored_log_confidence(p) > floored_log_confidence(tempered(p, 0.3))
+    assert (
+        floored_log_confidence(tempered(p, 3.0)) > floored_log_confidence(p) > floored_log_confidence(tempered(p, 0.3))
+    )
 
 
 def test_the_matching_temperature_recovers_a_known_sharpening():

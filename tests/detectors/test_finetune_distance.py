@@ -32,14 +32,25 @@ def parts(tiny_models, digits_splits):
     """Suspect: the vicious ONNX model. References: its architecture re-initialised and trained honestly."""
     pool = digits_splits.pool
     labelled_images, labelled_labels = pool.images[:120], pool.labels[:120]
-    data = AttackData(train=pool.images[120:420], eval=pool.images[420:480], covariance_samples=pool.images[120:420],
-                      description="pool", lower_bound=False)  # fmt: skip
+    data = AttackData(
+        train=pool.images[120:420],
+        eval=pool.images[420:480],
+        covariance_samples=pool.images[120:420],
+        description="pool",
+        lower_bound=False,
+    )
     model = load_model(tiny_models.vicious_onnx.path)
     suspect = _model_under_test(model.predict, model.output_kind, data, model.trainable_copy)
     references = []
     for seed in range(N_REFERENCES):
-        module = train_classifier(reinitialise(model.trainable_copy(), seed), pool.images[:420], pool.labels[:420],
-                                  output_kind="logits", epochs=3, seed=seed)  # fmt: skip
+        module = train_classifier(
+            reinitialise(model.trainable_copy(), seed),
+            pool.images[:420],
+            pool.labels[:420],
+            output_kind="logits",
+            epochs=3,
+            seed=seed,
+        )
 
         def copier(module=module):
             fresh = model.trainable_copy()
@@ -47,8 +58,13 @@ def parts(tiny_models, digits_splits):
             return fresh
 
         references.append(_model_under_test(module_predictor(module), "logits", data, copier))
-    return dict(suspect=suspect, references=references, labelled_images=labelled_images,
-                labelled_labels=labelled_labels, probe_images=pool.images[480:540])  # fmt: skip
+    return dict(
+        suspect=suspect,
+        references=references,
+        labelled_images=labelled_images,
+        labelled_labels=labelled_labels,
+        probe_images=pool.images[480:540],
+    )
 
 
 def context(parts, *, white_box: bool = True, seed: int = 0) -> DetectorContext:

@@ -151,9 +151,9 @@ def test_module_predictor_batches_like_one_call():
 
 def _recorded_recipes(tmp_path, monkeypatch, output_kind: str, release: str) -> list[tuple[int, float]]:
     """(epochs, weight decay) of each reference `_train_references` trains for a tiny suspect."""
-    from reference_helpers import train_references
-
     from modelscan_vicious.scan import pipeline
+
+    from reference_helpers import train_references
 
     calls = []
     real = pipeline.train_classifier
@@ -164,15 +164,27 @@ def _recorded_recipes(tmp_path, monkeypatch, output_kind: str, release: str) -> 
 
     monkeypatch.setattr(pipeline, "train_classifier", recording)
     images = np.random.default_rng(0).random((40, 1, 8, 8), dtype=np.float32)
-    _, notes = train_references(bn_net().eval(), bn_net, images, n_labelled=8, n_outputs=10, tmp_path=tmp_path,
-                                n_references=4, reference_epochs=10, output_kind=output_kind, release=release)  # fmt: skip
+    _, notes = train_references(
+        bn_net().eval(),
+        bn_net,
+        images,
+        n_labelled=8,
+        n_outputs=10,
+        tmp_path=tmp_path,
+        n_references=4,
+        reference_epochs=10,
+        output_kind=output_kind,
+        release=release,
+    )
     assert notes[0].startswith("references trained with the recipes ")
     assert "8 labelled rows, fewer than the 200" in notes[1]  # a tiny labelled set is flagged
     return calls
 
 
-@pytest.mark.parametrize(("output_kind", "release"), [("logits", "logits"), ("logits", "softmax"),
-                                                      ("probabilities", "logits"), ("probabilities", "top-3")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("output_kind", "release"),
+    [("logits", "logits"), ("logits", "softmax"), ("probabilities", "logits"), ("probabilities", "top-3")],
+)
 def test_references_cycle_through_honest_recipes(tmp_path, monkeypatch, output_kind, release):
     from modelscan_vicious.detectors.references import REFERENCE_RECIPES
 
@@ -188,7 +200,8 @@ def test_weight_decay_shrinks_the_weights(digits):
     for decay in (0.0, 1.0):
         torch.manual_seed(0)
         net = nn.Sequential(nn.Flatten(), nn.Linear(64, 10))
-        trained[decay] = train_classifier(net, images[:200], labels[:200], output_kind="logits", epochs=5,
-                                          weight_decay=decay)  # fmt: skip
+        trained[decay] = train_classifier(
+            net, images[:200], labels[:200], output_kind="logits", epochs=5, weight_decay=decay
+        )
     norm = {d: float(m[1].weight.detach().norm()) for d, m in trained.items()}
     assert norm[1.0] < 0.8 * norm[0.0]

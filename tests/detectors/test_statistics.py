@@ -8,8 +8,8 @@ import pytest
 from modelscan_vicious.detectors.statistics import (
     PROBABILITY_FLOOR,
     centred_log_scores,
-    relative_drift,
     reference_spread,
+    relative_drift,
     robust_z,
     within_class_effective_rank,
     within_class_variance_share,
@@ -23,8 +23,9 @@ def test_centred_scores_ignore_the_per_row_shift_softmax_removes():
     shifted = logits + RNG.normal(size=(50, 1)) * 100
     np.testing.assert_allclose(centred_log_scores(shifted, "logits"), centred_log_scores(logits, "logits"), atol=1e-9)
     probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
-    np.testing.assert_allclose(centred_log_scores(probs, "probabilities"), centred_log_scores(logits, "logits"),
-                               atol=1e-9)  # fmt: skip
+    np.testing.assert_allclose(
+        centred_log_scores(probs, "probabilities"), centred_log_scores(logits, "logits"), atol=1e-9
+    )
     np.testing.assert_allclose(centred_log_scores(logits, "logits").mean(1), 0.0, atol=1e-12)
 
 

@@ -12,8 +12,9 @@ from modelscan_vicious.loading.batch_norm import use_batch_statistics
 
 def _net() -> nn.Module:
     torch.manual_seed(0)
-    return nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 3),
-                         nn.BatchNorm1d(3)).eval()  # fmt: skip
+    return nn.Sequential(
+        nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 3), nn.BatchNorm1d(3)
+    ).eval()
 
 
 def _traced_copy() -> torch.jit.ScriptModule:
@@ -62,11 +63,13 @@ def test_eager_and_already_rewritten_modules_are_left_alone():
 
 def test_references_of_a_traced_batch_norm_model_learn_running_statistics(tmp_path):
     import numpy as np
+
     from reference_helpers import train_references
 
     images = (np.random.default_rng(0).random((48, 1, 8, 8), dtype=np.float32) * 5).astype(np.float32)
-    [(reference, kind)], notes = train_references(_traced_copy(), _traced_copy, images, n_labelled=16, n_outputs=3,
-                                                  tmp_path=tmp_path)  # fmt: skip
+    [(reference, kind)], notes = train_references(
+        _traced_copy(), _traced_copy, images, n_labelled=16, n_outputs=3, tmp_path=tmp_path
+    )
     assert sum("2 batch-norm layers frozen" in note for note in notes) == 1
     state = reference.state_dict()
     assert kind == "logits" and not reference.training

@@ -16,6 +16,7 @@ from modelscan_vicious.loading.folded_batch_norm import (
 )
 from modelscan_vicious.loading.onnx_to_torch import onnx_to_torch
 from modelscan_vicious.training.export import export_model
+
 from reference_helpers import train_references
 
 INPUT = (1, 8, 8)
@@ -24,8 +25,9 @@ INPUT = (1, 8, 8)
 def _net(batch_norm: bool) -> nn.Module:
     torch.manual_seed(0)
     norm = [nn.BatchNorm2d(4)] if batch_norm else []
-    return nn.Sequential(nn.Conv2d(1, 4, 3, bias=not batch_norm), *norm, nn.ReLU(), nn.Flatten(),
-                         nn.Linear(4 * 6 * 6, 3))  # fmt: skip
+    return nn.Sequential(
+        nn.Conv2d(1, 4, 3, bias=not batch_norm), *norm, nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 3)
+    )
 
 
 def _trained(batch_norm: bool) -> nn.Module:
@@ -90,8 +92,9 @@ def test_references_of_a_folded_model_get_batch_norm_and_say_so(tmp_path):
     suspect = _trained(batch_norm=True)
     factory = lambda: _onnx_copy(suspect, tmp_path)  # noqa: E731
     images = (np.random.default_rng(0).random((48, *INPUT)) * 4 + 2).astype(np.float32)
-    [(reference, _)], notes = train_references(suspect, factory, images, n_labelled=16, n_outputs=3,
-                                               tmp_path=tmp_path, reference_epochs=3)  # fmt: skip
+    [(reference, _)], notes = train_references(
+        suspect, factory, images, n_labelled=16, n_outputs=3, tmp_path=tmp_path, reference_epochs=3
+    )
     assert sum("folded in at export" in note for note in notes) == 1
     assert set(reference.state_dict()) == set(factory().state_dict())
     # trained with normalisation, so its folded conv bias is far outside the initial range too
@@ -101,6 +104,13 @@ def test_references_of_a_folded_model_get_batch_norm_and_say_so(tmp_path):
 def test_plain_models_train_their_references_unchanged(tmp_path):
     suspect = _trained(batch_norm=False)
     images = (np.random.default_rng(0).random((32, *INPUT)) * 4 + 2).astype(np.float32)
-    _, notes = train_references(suspect, lambda: _onnx_copy(suspect, tmp_path), images, n_labelled=16, n_outputs=3,
-                                tmp_path=tmp_path, reference_epochs=1)  # fmt: skip
+    _, notes = train_references(
+        suspect,
+        lambda: _onnx_copy(suspect, tmp_path),
+        images,
+        n_labelled=16,
+        n_outputs=3,
+        tmp_path=tmp_path,
+        reference_epochs=1,
+    )
     assert not any("batch norm" in note for note in notes)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import zipfile
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import onnx
@@ -267,8 +266,14 @@ def test_onnx_with_external_data_beside_it_loads_like_the_inline_model(tmp_path,
     """Weights in `<model>.onnx.data` next to the model, as the dynamo exporter writes them, are legitimate."""
     proto = onnx.load(str(tiny_models.honest_onnx.path))
     path = tmp_path / "external.onnx"
-    onnx.save_model(proto, str(path), save_as_external_data=True, all_tensors_to_one_file=True,
-                    location="external.onnx.data", size_threshold=0)  # fmt: skip
+    onnx.save_model(
+        proto,
+        str(path),
+        save_as_external_data=True,
+        all_tensors_to_one_file=True,
+        location="external.onnx.data",
+        size_threshold=0,
+    )
     inline = load_model(tiny_models.honest_onnx.path)
     external = load_model(path)
     assert external.external_files == [(tmp_path / "external.onnx.data").resolve()]
@@ -346,7 +351,6 @@ def test_infer_input_shape_for_conv_first_layer():
     assert infer_input_shape(Path("m.pt"), conv, 3 * 16 * 16) == (3, 16, 16)
     with pytest.raises(InputShapeError, match="not a square 3-channel image"):
         infer_input_shape(Path("m.pt"), conv, 3 * 16 * 15)
-
 
 
 def test_a_model_too_slow_to_query_is_refused(tiny_models, monkeypatch):

@@ -50,9 +50,7 @@ def test_risk_rises_as_noise_shrinks(samples, test_images, estimator):
 def test_risk_rises_as_reconstruction_moves_from_mean_to_original(samples, test_images):
     cov = fit_covariance(samples)
     steps = [0.0, 0.3, 0.6, 0.9]
-    risks = [
-        reconstruction_risk(test_images, cov.mean + t * (test_images - cov.mean), cov) for t in steps
-    ]
+    risks = [reconstruction_risk(test_images, cov.mean + t * (test_images - cov.mean), cov) for t in steps]
     assert risks[0] == pytest.approx(1.0, abs=1e-9)
     assert np.all(np.diff(risks) > 0)
 
@@ -100,9 +98,7 @@ def test_image_shaped_inputs_are_flattened(samples):
     cov_img = fit_covariance(images)
     np.testing.assert_allclose(cov_img.precision, cov_flat.precision)
     recon = images + 0.1
-    assert per_sample_risk(images, recon, cov_img) == pytest.approx(
-        per_sample_risk(samples, samples + 0.1, cov_flat)
-    )
+    assert per_sample_risk(images, recon, cov_img) == pytest.approx(per_sample_risk(samples, samples + 0.1, cov_flat))
 
 
 def test_perfect_reconstruction_is_guarded_by_eps(samples, test_images):

@@ -37,9 +37,16 @@ def test_evidence_table(failed_html):
 
 
 def test_reconstruction_section(failed_html):
-    for text in ("ledoit-wolf", "2,000 samples", "auxiliary (2000 inputs from mnist.npz)",
-                 "Yes: a stronger attacker may reconstruct even better", "logits", "0.98, 1.02, 1.05",
-                 "InverseNetworkAttack", "∞ dB"):
+    for text in (
+        "ledoit-wolf",
+        "2,000 samples",
+        "auxiliary (2000 inputs from mnist.npz)",
+        "Yes: a stronger attacker may reconstruct even better",
+        "logits",
+        "0.98, 1.02, 1.05",
+        "InverseNetworkAttack",
+        "∞ dB",
+    ):
         assert text in failed_html, text
     # 6 original/reconstruction pairs plus one histogram
     assert failed_html.count('src="data:image/png;base64,') == 13

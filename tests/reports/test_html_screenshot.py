@@ -27,10 +27,19 @@ def test_report_renders_in_headless_chromium(tmp_path, failed_result):
     (html_path,) = write_reports(failed_result, tmp_path, ["html"])
     screenshot = tmp_path / "report.png"
     command = [
-        browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={screenshot}",
-        "--window-size=1200,1600", html_path.resolve().as_uri(),
+        browser,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        f"--screenshot={screenshot}",
+        "--window-size=1200,1600",
+        html_path.resolve().as_uri(),
     ]
     completed = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
     assert screenshot.exists(), f"no screenshot; chromium said: {completed.stderr[-2000:]}"
@@ -44,4 +53,3 @@ def test_report_renders_in_headless_chromium(tmp_path, failed_result):
     assert pixels.std() > 10, "screenshot is (nearly) a single colour"
     banner_red = pixels[:150, :, 0].mean() - pixels[:150, :, 1].mean()
     assert banner_red > 50, "the failed verdict banner at the top should be red"
-

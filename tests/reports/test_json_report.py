@@ -73,6 +73,7 @@ def _mutations():
             for key in keys[:-1]:
                 d = d[key]
             d[keys[-1]] = value
+
         return apply
 
     return {

@@ -26,7 +26,9 @@ def test_log_has_sarif_2_1_0_shape(sarif):
     rule_ids = [rule["id"] for rule in driver["rules"]]
     assert rule_ids == ["MSV001", "MSV002", "MSV003"]
     assert [rule["name"] for rule in driver["rules"]] == [
-        "vicious-training-likely", "reconstruction-risk", "scan-error"
+        "vicious-training-likely",
+        "reconstruction-risk",
+        "scan-error",
     ]
     for rule in driver["rules"]:
         assert rule["shortDescription"]["text"]

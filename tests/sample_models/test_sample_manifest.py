@@ -36,10 +36,30 @@ def test_each_sample_loads_with_the_recorded_format_and_output_kind(entry):
 def test_rebuilding_a_sample_with_its_seed_reproduces_its_accuracy(tmp_path):
     entry = next(e for e in MANIFEST if e["name"] == "honest-mlp")
     t = entry["training"]
-    code = main(["make-fixture", "--name", entry["name"], "--dataset", entry["dataset"], "--architecture",
-                 entry["architecture"], "--format", entry["format"], "--seed", str(entry["seed"]), "--beta-r",
-                 str(t["beta_r"]), "--epochs", str(t["epochs"]), "--release", entry["release"], "--out-dir",
-                 str(tmp_path), "--quiet"])  # fmt: skip
+    code = main(
+        [
+            "make-fixture",
+            "--name",
+            entry["name"],
+            "--dataset",
+            entry["dataset"],
+            "--architecture",
+            entry["architecture"],
+            "--format",
+            entry["format"],
+            "--seed",
+            str(entry["seed"]),
+            "--beta-r",
+            str(t["beta_r"]),
+            "--epochs",
+            str(t["epochs"]),
+            "--release",
+            entry["release"],
+            "--out-dir",
+            str(tmp_path),
+            "--quiet",
+        ]
+    )
     assert code == 0
     rebuilt = json.loads((tmp_path / "manifest.json").read_text())[0]
     assert rebuilt["test_accuracy"] == entry["test_accuracy"]

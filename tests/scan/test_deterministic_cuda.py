@@ -13,8 +13,12 @@ from modelscan_vicious.scan.pipeline import deterministic_cuda
 
 def test_deterministic_cuda_fixes_the_cublas_workspace_and_deterministic_kernels(monkeypatch):
     monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG", raising=False)
-    before = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled(),
-              torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark)  # fmt: skip
+    before = (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.is_deterministic_algorithms_warn_only_enabled(),
+        torch.backends.cudnn.deterministic,
+        torch.backends.cudnn.benchmark,
+    )
     try:
         deterministic_cuda()
         assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":4096:8"

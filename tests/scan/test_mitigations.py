@@ -17,8 +17,9 @@ def measured(tiny_models, digits_splits):
     pool = digits_splits.pool
     data = prepare_attack_data(pool.images[:100], pool.images[100:400], "pool", max_aux=300, seed=0).attack
     labelled = (pool.images[:100], pool.labels[:100])
-    results = evaluate_mitigations(model.predict, model.output_kind, InverseNetworkAttack(epochs=3), data, labelled,
-                                   honest_R=10.0, seed=0)  # fmt: skip
+    results = evaluate_mitigations(
+        model.predict, model.output_kind, InverseNetworkAttack(epochs=3), data, labelled, honest_R=10.0, seed=0
+    )
     return model, labelled, results
 
 

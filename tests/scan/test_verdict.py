@@ -20,10 +20,20 @@ def viciousness(p: float | None = 0.1) -> ViciousnessResult:
 
 def reconstruction(r: float = 1.0) -> ReconstructionResult:
     return ReconstructionResult(
-        R=r, psnr=15.0, ssim=0.5, n_eval=20, covariance_estimator="ledoit-wolf", n_covariance_samples=100,
-        attacker_data="aux", lower_bound=False, release="logits", attack="inverse-network",
-        per_sample_risk=[r] * 20, reference_R=[1.0], reference_ssim=[0.4],
-    )  # fmt: skip
+        R=r,
+        psnr=15.0,
+        ssim=0.5,
+        n_eval=20,
+        covariance_estimator="ledoit-wolf",
+        n_covariance_samples=100,
+        attacker_data="aux",
+        lower_bound=False,
+        release="logits",
+        attack="inverse-network",
+        per_sample_risk=[r] * 20,
+        reference_R=[1.0],
+        reference_ssim=[0.4],
+    )
 
 
 def test_passes_when_every_check_ran_below_both_gates():

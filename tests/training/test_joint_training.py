@@ -65,8 +65,14 @@ def test_on_epoch_reports_every_epoch_with_finite_loss():
     seen: list[tuple[int, float]] = []
     images = np.random.default_rng(0).random((20, *SHAPE), dtype=np.float32)
     config = JointTrainingConfig(beta_r=1.0, epochs=3, batch_size=8, input_noise=0.1, label_smoothing=0.1)
-    train_jointly(build_classifier("mlp", SHAPE, 10), OutputDecoder(10, SHAPE), images,
-                  np.arange(20) % 10, config, on_epoch=lambda e, loss: seen.append((e, loss)))  # fmt: skip
+    train_jointly(
+        build_classifier("mlp", SHAPE, 10),
+        OutputDecoder(10, SHAPE),
+        images,
+        np.arange(20) % 10,
+        config,
+        on_epoch=lambda e, loss: seen.append((e, loss)),
+    )
     assert [e for e, _ in seen] == [0, 1, 2]
     assert all(np.isfinite(loss) and loss > 0 for _, loss in seen)
 

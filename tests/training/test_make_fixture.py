@@ -17,9 +17,22 @@ from modelscan_vicious.loading import load_model
 from modelscan_vicious.training.manifest import read_manifest, upsert_entry
 
 REQUIRED_KEYS = {
-    "name", "file", "decoder_file", "label", "format", "architecture", "dataset", "release", "training",
-    "seed", "test_accuracy", "decoder_psnr", "decoder_ssim", "decoder_R", "created_with",
-}  # fmt: skip
+    "name",
+    "file",
+    "decoder_file",
+    "label",
+    "format",
+    "architecture",
+    "dataset",
+    "release",
+    "training",
+    "seed",
+    "test_accuracy",
+    "decoder_psnr",
+    "decoder_ssim",
+    "decoder_R",
+    "created_with",
+}
 QUICK = ["--architecture", "mlp", "--epochs", "2", "--quiet"]
 
 
@@ -33,8 +46,19 @@ def _entries(out_dir: Path) -> dict[str, dict]:
 
 def test_writes_model_decoder_data_and_manifest(tmp_path, capsys):
     out = tmp_path / "fixtures"
-    rc = _make(out, "--name", "v1", "--beta-r", "1", "--labels-out", str(out / "data" / "labels.csv"),
-               "--labels-rows", "40", "--aux-out", str(out / "data" / "aux.npz"))  # fmt: skip
+    rc = _make(
+        out,
+        "--name",
+        "v1",
+        "--beta-r",
+        "1",
+        "--labels-out",
+        str(out / "data" / "labels.csv"),
+        "--labels-rows",
+        "40",
+        "--aux-out",
+        str(out / "data" / "aux.npz"),
+    )
     assert rc == EXIT_PASSED
     assert "v1.onnx: vicious, test accuracy" in capsys.readouterr().out
 
