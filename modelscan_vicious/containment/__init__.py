@@ -1,1 +1,1 @@
-"""Running the model under scan contained: the worker process, its sandbox, and the scanner's side of it (README "Containment")."""
+"""Running the model under scan contained: the worker, its sandbox, the scanner's side (README "Containment")."""
