@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
     import json
 
-    from modelscan_vicious.reports.atomic import write_atomic
+    from modelscan_vicious.atomic_file import write_atomic
 
     parser = argparse.ArgumentParser(description="Merge scan_zoo files of one zoo (e.g. from parallel --names runs).")
     parser.add_argument("--zoo", type=Path, required=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from modelscan_vicious.reports.atomic import write_atomic
+from modelscan_vicious.atomic_file import write_atomic
 
 
 def write_pixel_csv(path: Path, images: np.ndarray, labels: np.ndarray) -> None:

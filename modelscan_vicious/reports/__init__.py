@@ -10,27 +10,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path, PurePath
 
+from modelscan_vicious.atomic_file import write_atomic
+from modelscan_vicious.config import FORMATS
 from modelscan_vicious.errors import ReportError, UsageError
-from modelscan_vicious.reports.atomic import write_atomic
 from modelscan_vicious.reports.html_report import render_html
 from modelscan_vicious.reports.json_report import load_schema, render_json, validate_report
 from modelscan_vicious.reports.sarif_report import render_sarif
 from modelscan_vicious.scan.result import ScanResult
 
-FORMATS: tuple[str, ...] = ("json", "html", "sarif")
-"""Report formats the CLI accepts; "sarif" covers all models at once (see `write_sarif`)."""
-
 PER_MODEL_RENDERERS = {"json": render_json, "html": render_html}
 
 __all__ = [
-    "FORMATS",
     "load_schema",
     "render_html",
     "render_json",
     "render_sarif",
     "report_stem",
     "validate_report",
-    "write_atomic",
     "write_reports",
     "write_sarif",
 ]

@@ -7,8 +7,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from modelscan_vicious.atomic_file import write_atomic
 from modelscan_vicious.errors import DataLoadError, ReportError
-from modelscan_vicious.reports.atomic import write_atomic
 
 
 def read_manifest(path: Path) -> list[dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""Write a file all at once or not at all, so a report is never half-written."""
+"""Write a file all at once or not at all, so a report, CSV or manifest is never half-written."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def write_atomic(path: Path, data: bytes | str) -> None:
         _fsync_directory(path.parent)
     except Exception as err:  # any failure must surface as a one-line ReportError
         reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
-        raise ReportError(f"cannot write report {path}: {reason or type(err).__name__}") from err
+        raise ReportError(f"cannot write {path}: {reason or type(err).__name__}") from err
     finally:
         if tmp_name is not None:
             try:

@@ -6,8 +6,8 @@ import os
 
 import pytest
 
+from modelscan_vicious.atomic_file import write_atomic
 from modelscan_vicious.errors import ReportError
-from modelscan_vicious.reports import write_atomic
 
 
 def test_writes_text_and_bytes(tmp_path):
@@ -52,7 +52,7 @@ def test_failed_fsync_removes_temp(tmp_path, monkeypatch):
 
 
 def test_missing_directory_is_a_report_error(tmp_path):
-    with pytest.raises(ReportError, match="cannot write report"):
+    with pytest.raises(ReportError, match="cannot write "):
         write_atomic(tmp_path / "missing" / "report.json", "{}")
 
 
