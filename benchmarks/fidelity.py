@@ -22,10 +22,10 @@ from benchmarks.errors import load_json, run_main
 from benchmarks.leakage import release_name
 from benchmarks.markdown import table, update_section
 from modelscan_vicious.attacks.inverse_network import InverseNetworkAttack
-from modelscan_vicious.attacks.release import attack_features, released_outputs
 from modelscan_vicious.config import BUDGETS
 from modelscan_vicious.data.auxiliary import load_auxiliary
 from modelscan_vicious.loading import load_model
+from modelscan_vicious.release import attack_features, released_outputs
 from modelscan_vicious.scan.attack_data import prepare_attack_data
 from modelscan_vicious.scan.white_box import score
 

@@ -20,10 +20,10 @@ from benchmarks.errors import run_main
 from benchmarks.markdown import table, update_section
 from modelscan_vicious.attacks.base import AttackData
 from modelscan_vicious.attacks.inverse_network import InverseNetworkAttack
-from modelscan_vicious.attacks.release import attack_features, released_outputs
 from modelscan_vicious.config import BUDGETS, parse_release
 from modelscan_vicious.data.datasets import load_dataset, split_dataset
 from modelscan_vicious.loading import load_model
+from modelscan_vicious.release import attack_features, released_outputs
 
 RELEASES = ("logits", "softmax", "top-3", "top-1", "label")
 

@@ -20,10 +20,10 @@ import torch
 
 from benchmarks.errors import run_main
 from benchmarks.markdown import table, update_section
-from modelscan_vicious.attacks.joint_training import JointTrainingConfig, decode
 from modelscan_vicious.data.datasets import load_dataset, split_dataset
 from modelscan_vicious.metrics import fit_covariance, reconstruction_risk
 from modelscan_vicious.training.fixture import FixtureSpec, train_fixture
+from modelscan_vicious.training.joint_training import JointTrainingConfig, decode
 
 SETTINGS = [(0.0, 1.0), (1.0, 1.0), (3.0, 1.0), (5.0, 1.0), (1.0, 0.0)]  # (beta_R, beta_C)
 PAPER = {

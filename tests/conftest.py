@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from modelscan_vicious.attacks.joint_training import JointTrainingConfig
 from modelscan_vicious.data.datasets import Splits, load_dataset, split_dataset
 from modelscan_vicious.data.writers import write_auxiliary_npz, write_pixel_csv
 from modelscan_vicious.training.fixture import FixtureSpec, TrainedFixture, export_fixture, train_fixture
+from modelscan_vicious.training.joint_training import JointTrainingConfig
 
 # Tiny models gain nothing from intra-op threads, and on a busy 2-core machine spinning OpenMP
 # workers slow training down by two orders of magnitude. One thread keeps the suite fast.

@@ -13,10 +13,10 @@ import torch
 import torch.nn.functional as F
 
 from modelscan_vicious.attacks.base import Attack, AttackData, AttackOutcome, FeatureOracle, register_attack
-from modelscan_vicious.attacks.decoders import OutputDecoder
 from modelscan_vicious.attacks.feature_encoding import ClassResidualEncoder
 from modelscan_vicious.metrics import fit_covariance, per_sample_risk, psnr, ssim
 from modelscan_vicious.metrics.image_quality import ssim_loss_fn
+from modelscan_vicious.training.decoders import OutputDecoder
 
 HUBER_WEIGHT = 5.0  # the paper's gamma: the attacker uses the server's loss
 # Long budgets overfit a few hundred auxiliary inputs (thorough scored below fast before this): a

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from modelscan_vicious.attacks.release import PROBABILITY_FLOOR
+from modelscan_vicious.release import PROBABILITY_FLOOR
 
 
 def total_variation(x: torch.Tensor) -> torch.Tensor:

@@ -56,12 +56,12 @@ def make_fixture_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
     """Train a classifier honestly (beta_r = 0) or jointly with a server decoder (beta_r > 0), and export both."""
-    from modelscan_vicious.attacks.joint_training import DECODER_INPUTS, RELEASES, JointTrainingConfig
     from modelscan_vicious.commands.progress import progress_bar
     from modelscan_vicious.data.datasets import load_dataset, split_dataset
     from modelscan_vicious.data.writers import write_auxiliary_npz, write_pixel_csv
     from modelscan_vicious.training.export import EXPORT_FORMATS
     from modelscan_vicious.training.fixture import FixtureSpec, export_fixture, manifest_entry, train_fixture
+    from modelscan_vicious.training.joint_training import DECODER_INPUTS, RELEASES, JointTrainingConfig
     from modelscan_vicious.training.manifest import upsert_entry
 
     if release not in RELEASES:

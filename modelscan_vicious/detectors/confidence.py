@@ -1,6 +1,6 @@
 """Probability-output references at the suspect's confidence.
 
-An attacker reads probabilities through a log floored at PROBABILITY_FLOOR (attacks/release.py):
+An attacker reads probabilities through a log floored at PROBABILITY_FLOOR (release.py):
 whatever a model encodes in probabilities below the floor is lost. How much falls below depends on
 how confident the model is, which depends on how long and how it was trained, not on whether it
 was trained viciously. References trained from scratch on a small set end up far more (or less)
@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from modelscan_vicious.attacks.release import PROBABILITY_FLOOR
+from modelscan_vicious.release import PROBABILITY_FLOOR
 
 LOG_T_RANGE = (-3.0, 5.0)  # T from 0.05 to 150
 BISECTION_STEPS = 50

@@ -18,7 +18,6 @@ import numpy as np
 
 from modelscan_vicious.detectors.base import Detector, DetectorContext, ModelUnderTest, register_detector
 from modelscan_vicious.detectors.calibration import load_calibration
-from modelscan_vicious.detectors.references import module_predictor, train_classifier
 from modelscan_vicious.detectors.statistics import (
     centred_log_scores,
     reference_spread,
@@ -28,6 +27,7 @@ from modelscan_vicious.detectors.statistics import (
     within_class_variance_share,
 )
 from modelscan_vicious.scan.result import Evidence, ViciousnessResult
+from modelscan_vicious.training.classifier import module_predictor, train_classifier
 
 DESCRIPTIONS = {
     "inversion_gain": "SSIM a surrogate decoder reaches from the outputs, minus what the predicted class alone gives.",

@@ -8,58 +8,7 @@ relative, rather than a fixed absolute threshold that unusual honest models woul
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-
-import numpy as np
-import torch
-import torch.nn.functional as F
-from torch import nn
-
-from modelscan_vicious.attacks.release import PROBABILITY_FLOOR
-
-
-def classification_loss(outputs: torch.Tensor, labels: torch.Tensor, output_kind: str) -> torch.Tensor:
-    """Cross-entropy on logits, or negative log-likelihood on a probability-output model."""
-    if output_kind == "probabilities":
-        return F.nll_loss(torch.log(outputs.clamp_min(PROBABILITY_FLOOR)), labels)
-    return F.cross_entropy(outputs, labels)
-
-
-@torch.no_grad()
-def reinitialise(module: nn.Module, seed: int) -> nn.Module:
-    """Fresh weights by PyTorch's default rules, from parameter names and shapes alone.
-
-    Works on any module, including TorchScript and converted ONNX graphs whose layers cannot be
-    asked to `reset_parameters()`: matrices and kernels get Kaiming-uniform, biases uniform in
-    +-1/sqrt(fan_in), 1-D scales 1, and normalisation statistics their initial values.
-    """
-    generator = torch.Generator().manual_seed(seed)
-    fan_in_of: dict[str, int] = {}
-    for name, param in module.named_parameters():
-        prefix = name.rsplit(".", 1)[0] if "." in name else ""
-        if param.dim() >= 2:
-            fan_in = int(np.prod(param.shape[1:]))
-            fan_in_of[prefix] = fan_in
-            bound = math.sqrt(6.0 / ((1 + 5.0) * fan_in))  # kaiming_uniform_ with a = sqrt(5)
-            param.copy_(torch.empty(param.shape).uniform_(-bound, bound, generator=generator))
-    for name, param in module.named_parameters():
-        if param.dim() != 1:
-            continue
-        prefix = name.rsplit(".", 1)[0] if "." in name else ""
-        if name.endswith("bias") and prefix in fan_in_of:
-            bound = 1.0 / math.sqrt(fan_in_of[prefix])
-            param.copy_(torch.empty(param.shape).uniform_(-bound, bound, generator=generator))
-        elif name.endswith("bias"):
-            param.zero_()
-        else:
-            param.fill_(1.0)
-    for name, buffer in module.named_buffers():
-        if name.endswith("running_mean"):
-            buffer.zero_()
-        elif name.endswith("running_var"):
-            buffer.fill_(1.0)
-    return module
 
 
 @dataclass(frozen=True)
@@ -88,54 +37,3 @@ def reference_recipes(n_references: int) -> list[ReferenceRecipe]:
     references are re-tempered to the suspect's confidence afterwards (detectors/confidence.py).
     """
     return [REFERENCE_RECIPES[i % len(REFERENCE_RECIPES)] for i in range(n_references)]
-
-
-def train_classifier(
-    module: nn.Module,
-    images: np.ndarray,
-    labels: np.ndarray,
-    *,
-    output_kind: str,
-    epochs: int | None = None,
-    steps: int | None = None,
-    lr: float = 1e-3,
-    weight_decay: float = 0.0,
-    batch_size: int = 64,
-    seed: int = 0,
-    device: str = "cpu",
-) -> nn.Module:
-    """Classification loss only, Adam; train for `epochs` passes or exactly `steps` mini-batches."""
-    generator = torch.Generator().manual_seed(seed)
-    module = module.to(device).train()
-    optimizer = torch.optim.Adam([p for p in module.parameters() if p.requires_grad], lr=lr, weight_decay=weight_decay)
-    x_all = torch.from_numpy(images.astype(np.float32)).to(device)
-    y_all = torch.from_numpy(labels.astype(np.int64)).to(device)
-    done, total = 0, steps if steps is not None else (epochs or 1) * math.ceil(len(x_all) / batch_size)
-    while done < total:
-        for index in torch.randperm(len(x_all), generator=generator).split(batch_size):
-            if len(index) == 1 and len(x_all) > 1:
-                # Batch norm cannot normalise one input: eager PyTorch refuses it, and a copy with
-                # restored batch statistics would take a NaN running variance from it.
-                continue
-            loss = classification_loss(module(x_all[index.to(device)]), y_all[index.to(device)], output_kind)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            done += 1
-            if done >= total:
-                break
-    return module.eval()
-
-
-def module_predictor(module: nn.Module, device: str = "cpu", batch_size: int = 512):
-    """numpy (N, C, H, W) -> numpy outputs, without gradients."""
-
-    def predict(images: np.ndarray) -> np.ndarray:
-        outs = []
-        with torch.no_grad():
-            for i in range(0, len(images), batch_size):
-                batch = torch.from_numpy(images[i : i + batch_size].astype(np.float32)).to(device)
-                outs.append(module(batch).float().cpu().numpy())
-        return np.concatenate(outs)
-
-    return predict

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from modelscan_vicious.attacks.release import PROBABILITY_FLOOR
+from modelscan_vicious.release import PROBABILITY_FLOOR
 
 
 def centred_log_scores(outputs: np.ndarray, output_kind: str) -> np.ndarray:

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from modelscan_vicious.attacks.base import Attack, AttackData
-from modelscan_vicious.attacks.release import attack_features, released_outputs
+from modelscan_vicious.release import attack_features, released_outputs
 
 LAPLACE_SCALES = (0.5, 1.0, 2.0)
 R_MARGIN = 0.02  # R within this of the honest level counts as "brought down"

@@ -17,27 +17,23 @@ import numpy as np
 
 from modelscan_vicious import __version__
 from modelscan_vicious.attacks.base import FeatureOracle, create_attack
-from modelscan_vicious.attacks.release import attack_features, released_outputs
 from modelscan_vicious.config import ScanConfig, parse_release
 from modelscan_vicious.data.auxiliary import load_auxiliary
 from modelscan_vicious.data.labelled_csv import load_labelled_csv, read_csv_layout
 from modelscan_vicious.detectors.base import DetectorContext, ModelUnderTest, create_detector
 from modelscan_vicious.detectors.calibration import CALIBRATION_LABELLED_ROWS
 from modelscan_vicious.detectors.confidence import Tempered, floored_log_confidence, matching_temperature
-from modelscan_vicious.detectors.references import (
-    module_predictor,
-    reference_recipes,
-    reinitialise,
-    train_classifier,
-)
+from modelscan_vicious.detectors.references import reference_recipes
 from modelscan_vicious.errors import ModelNotTrainableError, ScanError, first_line
 from modelscan_vicious.loading import load_model
 from modelscan_vicious.loading.batch_norm import use_batch_statistics
 from modelscan_vicious.loading.folded_batch_norm import fold_batch_norm, has_folded_batch_norm, insert_batch_norm
+from modelscan_vicious.release import attack_features, released_outputs
 from modelscan_vicious.scan.attack_data import NOISE_AUX, prepare_attack_data
 from modelscan_vicious.scan.environment import environment
 from modelscan_vicious.scan.result import PluginOutcome, ReconstructionResult, ScanResult
 from modelscan_vicious.scan.verdict import decide, error_verdict
+from modelscan_vicious.training.classifier import module_predictor, reinitialise, train_classifier
 
 ATTACK_NAME = "inverse-network"
 DETECTOR_NAME = "finetune-distance"

@@ -12,17 +12,17 @@ import numpy as np
 import torch
 
 from modelscan_vicious import __version__
-from modelscan_vicious.attacks.decoders import OutputDecoder
-from modelscan_vicious.attacks.joint_training import (
+from modelscan_vicious.data.datasets import Dataset
+from modelscan_vicious.metrics import fit_covariance, psnr, reconstruction_risk, ssim
+from modelscan_vicious.training.architectures import SoftmaxRelease, build_classifier
+from modelscan_vicious.training.decoders import OutputDecoder
+from modelscan_vicious.training.export import export_model, model_suffix
+from modelscan_vicious.training.joint_training import (
     JointTrainingConfig,
     decode,
     evaluate_classifier,
     train_jointly,
 )
-from modelscan_vicious.data.datasets import Dataset
-from modelscan_vicious.metrics import fit_covariance, psnr, reconstruction_risk, ssim
-from modelscan_vicious.training.architectures import SoftmaxRelease, build_classifier
-from modelscan_vicious.training.export import export_model, model_suffix
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ import pytest
 
 from modelscan_vicious.attacks.base import AttackData, AttackOutcome
 from modelscan_vicious.attacks.inverse_network import InverseNetworkAttack
-from modelscan_vicious.attacks.release import attack_features, released_outputs
 from modelscan_vicious.loading import load_model
+from modelscan_vicious.release import attack_features, released_outputs
 
 N_TRAIN, N_EVAL = 400, 60
 EPOCHS = 15  # measured: vicious beats honest by ~0.05 SSIM and ~0.04 R at this budget

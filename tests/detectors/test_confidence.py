@@ -66,8 +66,8 @@ def _suspect_and_references(kind: str):
 
 
 def test_probability_references_are_matched_to_the_suspect_and_say_so():
-    from modelscan_vicious.detectors.references import module_predictor
     from modelscan_vicious.scan.pipeline import _match_confidence
+    from modelscan_vicious.training.classifier import module_predictor
 
     predict, references, prepared = _suspect_and_references("probabilities")
     config = SimpleNamespace(device="cpu")

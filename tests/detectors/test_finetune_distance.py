@@ -8,13 +8,13 @@ import pytest
 import modelscan_vicious.detectors.finetune_distance  # noqa: F401  (registers the detector)
 from modelscan_vicious.attacks.base import AttackData
 from modelscan_vicious.attacks.inverse_network import InverseNetworkAttack
-from modelscan_vicious.attacks.release import attack_features, released_outputs
 from modelscan_vicious.detectors.base import DetectorContext, ModelUnderTest, create_detector, registered_detectors
 from modelscan_vicious.detectors.calibration import CALIBRATION_ENV
 from modelscan_vicious.detectors.finetune_distance import DESCRIPTIONS, FineTuneDistanceDetector
-from modelscan_vicious.detectors.references import module_predictor, reinitialise, train_classifier
 from modelscan_vicious.errors import DetectorError
 from modelscan_vicious.loading import load_model
+from modelscan_vicious.release import attack_features, released_outputs
+from modelscan_vicious.training.classifier import module_predictor, reinitialise, train_classifier
 
 N_REFERENCES = 2
 

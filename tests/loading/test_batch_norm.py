@@ -81,7 +81,7 @@ def test_references_of_a_traced_batch_norm_model_learn_running_statistics(tmp_pa
 def test_a_trailing_batch_of_one_input_does_not_poison_running_statistics():
     import numpy as np
 
-    from modelscan_vicious.detectors.references import train_classifier
+    from modelscan_vicious.training.classifier import train_classifier
 
     copy = _traced_copy()
     use_batch_statistics(copy)

@@ -6,15 +6,15 @@ import numpy as np
 import pytest
 import torch
 
-from modelscan_vicious.attacks.decoders import OutputDecoder
-from modelscan_vicious.attacks.joint_training import (
+from modelscan_vicious.loading import load_model
+from modelscan_vicious.metrics import psnr
+from modelscan_vicious.training.decoders import OutputDecoder
+from modelscan_vicious.training.joint_training import (
     JointTrainingConfig,
     reconstruction_loss,
     released,
     train_jointly,
 )
-from modelscan_vicious.loading import load_model
-from modelscan_vicious.metrics import psnr
 
 SHAPE = (1, 8, 8)
 
@@ -96,7 +96,7 @@ def test_decoder_maps_outputs_to_unit_range_images():
 
 
 def test_log_input_decoder_reads_probabilities_through_the_attackers_floored_log():
-    from modelscan_vicious.attacks.release import PROBABILITY_FLOOR
+    from modelscan_vicious.release import PROBABILITY_FLOOR
 
     torch.manual_seed(0)
     log_decoder = OutputDecoder(3, (1, 2, 2), log_input=True)
@@ -127,7 +127,7 @@ def test_session_fixtures_vicious_decoder_beats_honest(tiny_models, digits_split
 
 
 def test_within_class_share_is_zero_for_class_constant_logits_and_differentiable():
-    from modelscan_vicious.attacks.joint_training import within_class_share
+    from modelscan_vicious.training.joint_training import within_class_share
 
     labels = torch.tensor([0, 0, 1, 1])
     constant = torch.tensor([[2.0, 0.0], [2.0, 0.0], [0.0, 3.0], [0.0, 3.0]], requires_grad=True)

@@ -104,7 +104,7 @@ def test_log_input_decoder_reads_the_released_probabilities(tmp_path):
     decoder = torch.jit.load(str(out / entry["decoder_file"]))
     inputs = np.random.default_rng(0).random((6, 1, 8, 8), dtype=np.float32)
     probabilities = torch.from_numpy(model.predict(inputs))
-    from modelscan_vicious.attacks.decoders import OutputDecoder
+    from modelscan_vicious.training.decoders import OutputDecoder
 
     with_log, without_log = OutputDecoder(10, (1, 8, 8), log_input=True), OutputDecoder(10, (1, 8, 8))
     for rebuilt in (with_log, without_log):

@@ -7,7 +7,7 @@ import pytest
 from scipy.special import log_softmax
 from scipy.special import softmax as scipy_softmax
 
-from modelscan_vicious.attacks.release import PROBABILITY_FLOOR, attack_features, released_outputs, softmax
+from modelscan_vicious.release import PROBABILITY_FLOOR, attack_features, released_outputs, softmax
 
 
 @pytest.fixture

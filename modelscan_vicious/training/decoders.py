@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from modelscan_vicious.attacks.release import PROBABILITY_FLOOR
+from modelscan_vicious.release import PROBABILITY_FLOOR
 
 
 class OutputDecoder(nn.Module):

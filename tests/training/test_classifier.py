@@ -7,13 +7,8 @@ import pytest
 import torch
 from torch import nn
 
-from modelscan_vicious.detectors.references import (
-    classification_loss,
-    module_predictor,
-    reinitialise,
-    train_classifier,
-)
 from modelscan_vicious.loading import load_model
+from modelscan_vicious.training.classifier import classification_loss, module_predictor, reinitialise, train_classifier
 
 
 def bn_net() -> nn.Module:
