@@ -8,6 +8,7 @@ report that needs them is rendered.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path, PurePath
 
 from modelscan_vicious.atomic_file import write_atomic
@@ -16,7 +17,7 @@ from modelscan_vicious.errors import ReportError, UsageError
 from modelscan_vicious.reports.html_report import render_html
 from modelscan_vicious.reports.json_report import load_schema, render_json, validate_report
 from modelscan_vicious.reports.sarif_report import render_sarif
-from modelscan_vicious.scan.result import ScanResult
+from modelscan_vicious.results import ScanResult
 
 PER_MODEL_RENDERERS = {"json": render_json, "html": render_html}
 
@@ -55,11 +56,24 @@ def write_reports(
     return written
 
 
-def write_sarif(results: Sequence[ScanResult], path: Path) -> Path:
-    """Write one SARIF 2.1.0 log covering every scanned model; return its path."""
+def write_sarif(
+    results: Sequence[ScanResult],
+    path: Path,
+    *,
+    command_line: str | None = None,
+    start_time: datetime | None = None,
+    end_time: datetime | None = None,
+    exit_code: int | None = None,
+) -> Path:
+    """Write one SARIF 2.1.0 log covering every scanned model; return its path. What the caller
+    knows of the invocation (command line, start and end, the process's exit code) goes into
+    the log's ``invocations``."""
     path = Path(path)
     _make_directory(path.parent)
-    write_atomic(path, render_sarif(results))
+    sarif = render_sarif(
+        results, command_line=command_line, start_time=start_time, end_time=end_time, exit_code=exit_code
+    )
+    write_atomic(path, sarif)
     return path
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from modelscan_vicious.errors import ReportError
-from modelscan_vicious.scan.result import ScanResult
+from modelscan_vicious.results import ScanResult
 
 SCHEMA_RESOURCE = "report.schema.json"
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from modelscan_vicious.errors import EXIT_PASSED, EXIT_RISK_FOUND, EXIT_SCAN_ERROR
-from modelscan_vicious.scan.result import (
+from modelscan_vicious.results import (
     Evidence,
     ModelInfo,
     PluginOutcome,
@@ -19,10 +19,15 @@ from modelscan_vicious.scan.result import (
 SETTINGS = {
     "seed": 0,
     "device": "cpu",
-    "budget": "quick",
-    "thresholds": {"probability": 0.5, "risk": 1.5},
+    "budget": {"name": "fast", "n_references": 3, "n_bootstrap": 200},
+    "thresholds": {"fail_on_probability": 0.5, "fail_on_risk": 1.5},  # as config.py's ScanConfig records them
 }
-ENVIRONMENT = {"python": "3.11.9", "platform": "Linux-x86_64", "versions": {"numpy": "2.0.0"}}
+ENVIRONMENT = {
+    "python": "3.11.9",
+    "platform": "Linux-x86_64",
+    "device": "cpu",
+    "packages": {"numpy": "2.0.0", "onnxruntime-gpu": "1.31.1"},  # the GPU build, on a CPU scan
+}
 
 
 def _model(path: str) -> ModelInfo:
@@ -43,9 +48,9 @@ def make_failed_result(model_path: str = "models/vicious_mnist.onnx") -> ScanRes
     originals = rng.random((6, 1, 8, 8))
     reconstructions = np.clip(originals + rng.normal(0, 0.05, originals.shape), 0, 1)
     evidence = [
-        Evidence("weight_drift", 4.2, [0.9, 1.1, 1.0, 0.95, 1.05], "Distance moved by fine-tuning", 9.7),
-        Evidence("output_entropy", 0.31, list(rng.random(20)), "Entropy of released logits", -3.4),
-        Evidence("undefined_stat", float("nan"), [], "No references available", None),
+        Evidence("weight_drift", 4.2, [0.9, 1.1, 1.0], "Distance moved by fine-tuning", 9.7),
+        Evidence("within_class_variance", 0.31, [0.2, 0.25, 0.22], "Entropy of released logits", -3.4),
+        Evidence("undefined_stat", float("nan"), [float("nan")] * 3, "No references available", None),
     ]
     return ScanResult(
         model=_model(model_path),

@@ -8,8 +8,8 @@ from dataclasses import replace
 import pytest
 
 from modelscan_vicious.reports import render_html
-from modelscan_vicious.reports.html_report import format_number, format_percent, format_span
-from modelscan_vicious.scan.result import PluginOutcome
+from modelscan_vicious.reports.html_report import INTERVAL_PERCENTILES, wrap_points
+from modelscan_vicious.results import Evidence, PluginOutcome
 
 
 @pytest.fixture(scope="module")
@@ -23,17 +23,22 @@ def test_verdict_comes_first_in_plain_words(failed_html):
     assert failed_html.index('id="reconstruction"') < failed_html.index('id="plugins"')
     assert failed_html.index('id="plugins"') < failed_html.index('id="details"')
     assert "banner-failed" in failed_html
-    assert "97% (interval 91%–99.5%)" in failed_html
-    assert "R = 6.3: reconstructions are on average 6.3× closer" in failed_html
+    assert "0.97 (interval 0.91–0.99; gate 0.50)" in failed_html
+    assert "R = 6.300 (gate 1.500): reconstructions are on average 6.300× closer" in failed_html
     assert "R 6.3 &gt;= 1.5" in failed_html
 
 
 def test_evidence_table(failed_html):
-    for name in ("weight_drift", "output_entropy", "undefined_stat"):
+    for name in ("weight_<wbr>drift", "within_<wbr>class_<wbr>variance", "undefined_<wbr>stat"):
         assert name in failed_html
-    assert "0.9, 1.1, 1, 0.95, 1.05" in failed_html  # short reference lists shown in full
-    assert re.search(r"min [0-9.]+ · mean [0-9.]+ · max [0-9.]+", failed_html)  # long ones summarised
-    assert "9.7" in failed_html and "Distance moved by fine-tuning" in failed_html
+    assert "0.900, 1.100, 1.000" in failed_html  # short reference lists shown in full, one precision
+    assert "9.70" in failed_html and "Distance moved by fine-tuning" in failed_html
+
+
+def test_long_reference_lists_are_summarised(failed_result):
+    many = Evidence("output_entropy", 0.31, [0.1 * i for i in range(1, 21)], "Entropy", -3.4)
+    html = render_html(replace(failed_result, viciousness=replace(failed_result.viciousness, evidence=[many])))
+    assert "min 0.100 · mean 1.050 · max 2.000" in html
 
 
 def test_reconstruction_section(failed_html):
@@ -43,9 +48,10 @@ def test_reconstruction_section(failed_html):
         "auxiliary (2000 inputs from mnist.npz)",
         "Yes: a stronger attacker may reconstruct even better",
         "logits",
-        "0.98, 1.02, 1.05",
+        "R 0.980, 1.020, 1.050",
         "InverseNetworkAttack",
         "∞ dB",
+        '0.910 <span class="muted">(honest references: 0.110–0.150)',
     ):
         assert text in failed_html, text
     # 6 original/reconstruction pairs plus one histogram
@@ -70,7 +76,7 @@ def test_passed_report(passed_result):
     assert "No sign of vicious training found" in html
     assert "banner-passed" in html
     assert "did not complete" not in html
-    assert "honest reference copies reach R 1 (R = 1" in html  # a single reference is not "1–1"
+    assert "honest reference copies reach R 1.000 (R = 1" in html  # a single reference is not "1–1"
     assert "No example images were recorded." in html
 
 
@@ -112,20 +118,95 @@ def test_rgb_examples_and_missing_histogram(failed_result):
     assert "No per-sample risks were recorded." in html
 
 
-@pytest.mark.parametrize(
-    ("value", "text"),
-    [(None, "—"), (float("nan"), "—"), (float("inf"), "∞"), (0.123456, "0.123"), (12345.6, "12,346"), (7, "7")],
-)
-def test_format_number(value, text):
-    assert format_number(value) == text
+def test_wrap_points_break_names_between_words_only():
+    assert wrap_points("within_class_rank") == "within_<wbr>class_<wbr>rank"
+    assert wrap_points("budget.n_bootstrap") == "budget.<wbr>n_<wbr>bootstrap"
+    assert wrap_points("finetune") == "finetune"
 
 
-@pytest.mark.parametrize(("value", "text"), [(0.97, "97%"), (0.995, "99.5%"), (0.001, "0.1%"), (1.0, "100%")])
-def test_format_percent(value, text):
-    assert format_percent(value) == text
+def _with_gate(result, *, r: float, gate: float):
+    settings = dict(result.settings, thresholds={"fail_on_probability": 0.65, "fail_on_risk": gate})
+    return replace(result, settings=settings, reconstruction=replace(result.reconstruction, R=r))
 
 
-def test_format_span():
-    assert format_span({"min": 0.1, "max": 0.1}) == "0.1"
-    assert format_span({"min": 0.98, "max": 1.05}) == "0.98–1.05"
-    assert format_span(None) == "—"
+def test_r_and_its_gate_read_at_the_same_precision(failed_result):
+    # The user's report: R shown as "1.2" next to a gate of 1.200.
+    html = render_html(_with_gate(failed_result, r=1.2045239155477587, gate=1.2))
+    assert "R = 1.205 (gate 1.200)" in html
+    assert '<td class="num">1.205 <span class="muted">(gate 1.200)</span></td>' in html
+    assert '<td class="code long">1.200</td>' in html  # the gate in the settings table
+    assert not re.search(r"\bR = 1\.2\b(?!\d)", html)
+    assert "gate 0.65)" in html  # the probability gate at the probability's precision
+
+
+def test_psnr_ssim_and_attack_table_use_one_precision_each(failed_result):
+    attacks = [
+        {"name": "inverse-network", "R": 1.20452, "psnr": 16.360296, "ssim": 0.889415, "n_eval": 68},
+        {"name": "rmle", "R": 0.28476, "psnr": 9.1518, "ssim": 0.62498, "n_eval": 32},
+    ]
+    rec = replace(failed_result.reconstruction, psnr=16.360296, attacks=attacks)
+    html = render_html(replace(failed_result, reconstruction=rec))
+    assert "16.36 dB" in html
+    for cells in ('1.205</td><td class="num">16.36</td><td class="num">0.889', '0.285</td><td class="num">9.15</td>'):
+        assert cells in html, cells
+
+
+def test_names_wrap_at_word_boundaries_and_only_paths_break_anywhere(failed_html):
+    assert "break-all" not in failed_html
+    assert ".long { overflow-wrap: anywhere; }" in failed_html
+    assert re.search(r"\.code \{[^}]*\}", failed_html) and "overflow-wrap" not in re.search(
+        r"\.code \{[^}]*\}", failed_html
+    ).group(0)
+    assert '<td class="code name">within_<wbr>class_<wbr>variance</td>' in failed_html
+    assert '<td class="code long">models/vicious_mnist.onnx</td>' in failed_html
+    assert f'<td class="code long">{"ab" * 32}</td>' in failed_html
+
+
+def test_histogram_caption_describes_this_scan(failed_html, failed_result):
+    assert "an honest model sits around it" not in failed_html
+    assert "This model&#39;s R (6.300, solid line) is their mean." in failed_html
+    assert "The dashed line is the gate, R = 1.500." in failed_html
+    assert "against this scan&#39;s 3 honest references (0.980–1.050)." in failed_html
+    lone = render_html(replace(failed_result, reconstruction=replace(failed_result.reconstruction, reference_R=[])))
+    assert "No honest reference was attacked in this scan" in lone
+
+
+def test_interval_says_where_it_comes_from(failed_html, failed_result):
+    assert (
+        "The interval is the 5th–95th percentile of the probability over 200 bootstrap resamples of the "
+        "3 honest references used in this scan" in failed_html
+    )
+    four = [replace(e, reference_values=[1.0, 1.1, 1.2, 1.3]) for e in failed_result.viciousness.evidence]
+    html = render_html(replace(failed_result, viciousness=replace(failed_result.viciousness, evidence=four)))
+    assert "of the 4 honest references used in this scan" in html
+    none = render_html(replace(failed_result, viciousness=replace(failed_result.viciousness, interval=None)))
+    assert 'id="interval-source"' not in none
+
+
+def test_interval_percentiles_match_the_detector():
+    from modelscan_vicious.detectors.finetune_distance import INTERVAL
+
+    assert tuple(map(float, INTERVAL_PERCENTILES)) == INTERVAL
+
+
+def test_gpu_package_on_a_cpu_scan_is_labelled(failed_html, failed_result):
+    assert "the scan ran on <strong>cpu</strong>" in failed_html
+    assert "GPU build of ONNX Runtime, installed; this cpu scan ran it with its CPU execution provider" in failed_html
+    environment = dict(failed_result.environment, device="cuda")
+    assert "GPU build of ONNX Runtime" not in render_html(replace(failed_result, environment=environment))
+
+
+def test_not_applicable_check_is_not_reported_as_incomplete(passed_result):
+    plugins = [*passed_result.plugins, PluginOutcome("rmle", "attack", "not-applicable", "label release")]
+    html = render_html(replace(passed_result, plugins=plugins))
+    assert "did not complete" not in html  # scanning/verdict.py does not count it either
+    assert "label release" in html
+
+
+def test_mitigations_table_uses_the_report_precisions(failed_result):
+    from modelscan_vicious.results import MitigationResult
+
+    mitigations = [MitigationResult("top-1", "release only the top label", 0.953, 0.012, 1.0412, 0.1234, True)]
+    html = render_html(replace(failed_result, mitigations=mitigations))
+    assert '<td class="num">95.3%</td><td class="num">1.2%</td>' in html
+    assert '<td class="num">1.041</td><td class="num">0.123</td>' in html

@@ -9,7 +9,7 @@ import pytest
 
 from modelscan_vicious.errors import ReportError
 from modelscan_vicious.reports import load_schema, render_json, validate_report
-from modelscan_vicious.scan.result import SCHEMA_VERSION
+from modelscan_vicious.results import SCHEMA_VERSION
 
 
 def _strict_loads(text: str) -> dict:

@@ -8,7 +8,15 @@ import io
 import numpy as np
 from PIL import Image
 
-from modelscan_vicious.reports.figures import MIN_IMAGE_SIDE, example_pairs, image_png, risk_histogram_png
+from modelscan_vicious.reports.figures import (
+    MIN_IMAGE_SIDE,
+    RiskMarks,
+    example_pairs,
+    histogram_caption,
+    image_png,
+    risk_histogram_figure,
+    risk_histogram_png,
+)
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -63,3 +71,47 @@ def test_histogram_handles_wide_ranges_and_missing_values():
 def test_histogram_without_finite_values_is_none():
     assert risk_histogram_png([]) is None
     assert risk_histogram_png([float("nan"), None]) is None
+
+
+# Per-sample risks of a real fast scan of sample_models/vicious-cnn.onnx: 0.91-1.67, R 1.205,
+# honest references 1.142-1.161, gate 1.200.
+SCAN_RISKS = list(np.linspace(0.912, 1.668, 68))
+SCAN_MARKS = RiskMarks(r=1.20452, gate=1.2, reference_r=(1.1607, 1.1424, 1.1612))
+
+
+def _xlim(values, marks):
+    figure = risk_histogram_figure(values, marks)
+    assert figure is not None
+    return figure.axes[0].get_xlim(), figure.axes[0].get_xscale()
+
+
+def test_histogram_axis_fits_the_data_not_zero():
+    (low, high), scale = _xlim(SCAN_RISKS, SCAN_MARKS)
+    assert scale == "linear"
+    assert 0.8 < low < 0.912 and 1.668 < high < 1.75  # data plus a small margin; 0 is not forced in
+
+
+def test_histogram_axis_includes_gate_and_reference_range_outside_the_data():
+    marks = RiskMarks(r=1.2, gate=2.5, reference_r=(0.5, 0.6))
+    (low, high), _ = _xlim(SCAN_RISKS, marks)
+    assert low <= 0.5 and high >= 2.5
+
+
+def test_histogram_marks_gate_r_and_references():
+    figure = risk_histogram_figure(SCAN_RISKS, SCAN_MARKS)
+    labels = figure.axes[0].get_legend_handles_labels()[1]
+    assert labels == ["honest references: R 1.142–1.161 (n=3)", "gate 1.200", "this model: R 1.205 (mean)"]
+
+
+def test_histogram_log_axis_for_wide_ranges_still_fits_the_data():
+    (low, high), scale = _xlim([0.5, 3.0, 900.0], RiskMarks(gate=1.2))
+    assert scale == "log" and 0.3 < low < 0.5 and 900.0 < high < 1200.0
+
+
+def test_caption_reports_what_the_scan_measured():
+    text = histogram_caption(SCAN_MARKS)
+    assert "This model's R (1.205, solid line) is their mean." in text
+    assert "The dashed line is the gate, R = 1.200." in text
+    assert "this scan's 3 honest references (1.142–1.161)" in text
+    assert "honest model" not in text  # no general claim about where honest models sit
+    assert "No honest reference was attacked" in histogram_caption(RiskMarks(r=1.0))

@@ -41,7 +41,7 @@ def test_output_dir_that_is_a_file_is_report_error(tmp_path, passed_result):
 def test_write_sarif(tmp_path, failed_result, passed_result, error_result):
     path = write_sarif([failed_result, passed_result, error_result], tmp_path / "ci" / "scan.sarif")
     log = json.loads(path.read_text("utf-8"))
-    assert len(log["runs"][0]["results"]) == 2
+    assert [r["ruleId"] for r in log["runs"][0]["results"]] == ["MSV001", "MSV002", "MSV004", "MSV003"]
     assert len(log["runs"][0]["artifacts"]) == 3
 
 
@@ -51,3 +51,12 @@ def test_write_sarif(tmp_path, failed_result, passed_result, error_result):
 )
 def test_report_stem(path, stem):
     assert report_stem(path) == stem
+
+
+def test_write_sarif_records_the_invocation(tmp_path, passed_result):
+    path = write_sarif(
+        [passed_result], tmp_path / "scan.sarif", command_line="modelscan-vicious scan m.onnx", exit_code=2
+    )
+    (invocation,) = json.loads(path.read_text("utf-8"))["runs"][0]["invocations"]
+    assert invocation["commandLine"] == "modelscan-vicious scan m.onnx"
+    assert invocation["exitCode"] == 2 and invocation["executionSuccessful"] is False
