@@ -119,10 +119,27 @@ _FLOAT_TYPES = (1, 10, 11, 16)  # FLOAT, FLOAT16, DOUBLE, BFLOAT16
 
 
 def _has_weights(proto) -> bool:
-    """A float tensor of more than one element among the initializers or Constant values."""
-    tensors = [*proto.graph.initializer]
-    tensors += [a.t for n in proto.graph.node if n.op_type == "Constant" for a in n.attribute if a.HasField("t")]
-    return any(t.data_type in _FLOAT_TYPES and math.prod(t.dims) > 1 for t in tensors)
+    """A float tensor of more than one element among the initializers or Constant values, or one that
+    ConstantOfShape fills from a constant shape (how the ONNX model zoo's "light" models hold theirs)."""
+    constants = {t.name: t for t in proto.graph.initializer}
+    for node in proto.graph.node:
+        for attribute in node.attribute if node.op_type == "Constant" else []:
+            if attribute.HasField("t"):
+                constants[node.output[0]] = attribute.t
+    if any(t.data_type in _FLOAT_TYPES and math.prod(t.dims) > 1 for t in constants.values()):
+        return True
+    return any(_filled_size(node, constants) > 1 for node in proto.graph.node if node.op_type == "ConstantOfShape")
+
+
+def _filled_size(node, constants: dict) -> int:
+    """Elements of the float tensor a ConstantOfShape node fills from a constant shape; 0 otherwise."""
+    from onnx import numpy_helper
+
+    value = next((a.t for a in node.attribute if a.name == "value"), None)
+    shape = constants.get(node.input[0]) if node.input else None
+    if (value is not None and value.data_type not in _FLOAT_TYPES) or shape is None or math.prod(shape.dims) > 8:
+        return 0  # an integer fill, a runtime shape, or a "shape" too long to be one
+    return math.prod(int(d) for d in numpy_helper.to_array(shape).reshape(-1))
 
 
 def _n_real_inputs(proto) -> int:
