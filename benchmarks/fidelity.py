@@ -26,8 +26,8 @@ from modelscan_vicious.config import BUDGETS
 from modelscan_vicious.data.auxiliary import load_auxiliary
 from modelscan_vicious.loading import load_model
 from modelscan_vicious.release import attack_features, released_outputs
-from modelscan_vicious.scan.attack_data import prepare_attack_data
-from modelscan_vicious.scan.white_box import score
+from modelscan_vicious.scanning.attack_choice import score
+from modelscan_vicious.scanning.attack_data import prepare_attack_data
 
 
 def measure(zoo: Path, entry: dict, seed: int = 0) -> dict:

@@ -20,9 +20,11 @@ from benchmarks.errors import BenchmarkInputError, load_json, run_main
 from benchmarks.markdown import table, update_section
 from benchmarks.scan_zoo import checked_device, scan_argv
 from modelscan_vicious.cli import main as cli
+from modelscan_vicious.scanning.stages import MITIGATIONS
+from modelscan_vicious.scanning.stages import STAGES as SCAN_STAGES
 from modelscan_vicious.training.architectures import ARCHITECTURES
 
-STAGES = ("load", "references", "attack", "detector", "white-box attack")
+STAGES = tuple(s for s in SCAN_STAGES if s != MITIGATIONS)  # speed runs do not mitigate
 
 
 def time_scan(zoo: Path, entry: dict, out: Path, device: str | None = None) -> dict:

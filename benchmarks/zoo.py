@@ -135,7 +135,7 @@ def build_zoo(
         from concurrent.futures import ProcessPoolExecutor
         from multiprocessing import get_context
 
-        from modelscan_vicious.scan.parallel import limit_threads
+        from modelscan_vicious.scanning.parallel import limit_threads
 
         with ProcessPoolExecutor(
             jobs, mp_context=get_context("spawn"), initializer=limit_threads, initargs=(1,)

@@ -14,7 +14,7 @@ app = typer.Typer(
     name="modelscan-vicious",
     help="Scan image classifiers for vicious training: outputs that let a server reconstruct the inputs.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish and PowerShell
     pretty_exceptions_enable=False,
 )
 
@@ -27,7 +27,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version.", metavar=""
+    ),
 ) -> None:
     """Scan image classifiers for vicious training."""
 
@@ -35,7 +37,7 @@ def _root(
 # Command modules import only Typer at module level; heavy work is imported inside each command.
 from modelscan_vicious.commands import make_fixture, scan  # noqa: E402
 
-app.command("scan")(scan.scan_command)
+app.command("scan", epilog=scan.EXAMPLES)(scan.scan_command)
 app.command("make-fixture")(make_fixture.make_fixture_command)
 
 

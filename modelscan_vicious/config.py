@@ -1,4 +1,4 @@
-"""Scan settings: one frozen dataclass built once from defaults and CLI flags, then only read."""
+"""Scan settings: one frozen dataclass built once (settings.py: defaults, config file, flags), then only read."""
 
 from __future__ import annotations
 
@@ -72,6 +72,7 @@ class ScanConfig:
     max_memory_bytes: int = field(default_factory=lambda: parse_memory(DEFAULT_MAX_MEMORY))
     containment: bool = True  # False only for measuring its overhead (--no-containment)
     allow_weak_containment: bool = False
+    sources: tuple[tuple[str, str], ...] = ()  # (setting, "default" | "file <path>" | "flag"), for the report
 
     def __post_init__(self) -> None:
         parse_release(self.release)
@@ -82,6 +83,8 @@ class ScanConfig:
         unknown = [f for f in self.formats if f not in FORMATS]
         if unknown or not self.formats:
             raise UsageError(f"--format takes a comma list of {', '.join(FORMATS)}, got {','.join(self.formats)!r}")
+        if str(self.output_dir) == "-" and self.formats != ("json",):
+            raise UsageError("--output - writes the JSON report to stdout; use it with --format json")
         if self.jobs < 1:
             raise UsageError(f"--jobs must be at least 1, got {self.jobs}")
         if self.pixel_range not in ("auto", "0-1", "0-255"):
@@ -93,6 +96,11 @@ class ScanConfig:
                 f"--max-memory must be at least {MIN_MEMORY_BYTES >> 30} GiB (the worker's libraries "
                 f"alone map 0.9 GiB), got {self.max_memory_bytes / 2**30:.2f} GiB"
             )
+
+    @property
+    def to_stdout(self) -> bool:
+        """`--output -`: the JSON report goes to stdout and no file is written."""
+        return str(self.output_dir) == "-"
 
     @property
     def timeout_s(self) -> float:
@@ -111,6 +119,7 @@ class ScanConfig:
             "scaling": self.scaling.to_dict(),
             "pixel_range": self.pixel_range,
             "mitigate": self.mitigate,
+            "sources": dict(self.sources),
         }
 
 

@@ -22,10 +22,11 @@ def train_references(
     output_kind: str = "logits",
     release: str = "logits",
 ) -> tuple[list, list[str]]:
-    """`_train_references` for `suspect` (a module): the first `n_labelled` images, with random labels,
+    """`scan.references.train_references` for `suspect` (a module): the first `n_labelled` images, with random labels,
     are the labelled set; the rest are the attacker's inputs the references also learn from."""
     from modelscan_vicious.config import BUDGETS, ScanConfig
-    from modelscan_vicious.scan import pipeline
+    from modelscan_vicious.scanning.references import train_references as train
+    from modelscan_vicious.scanning.stages import LoadedInputs
 
     labels = np.random.default_rng(0).integers(0, n_outputs, n_labelled)
     model = SimpleNamespace(
@@ -36,10 +37,12 @@ def train_references(
     )
     budget = replace(BUDGETS["fast"], n_references=n_references, reference_epochs=reference_epochs)
     config = ScanConfig(labels=tmp_path / "l.csv", budget=budget, release=release)
-    return pipeline._train_references(
-        model,
-        SimpleNamespace(images=images[:n_labelled], labels=labels),
-        SimpleNamespace(reference_images=images[n_labelled:]),
-        factory,
-        config,
+    loaded = LoadedInputs(
+        model=model,
+        labelled=SimpleNamespace(images=images[:n_labelled], labels=labels),
+        prepared=SimpleNamespace(reference_images=images[n_labelled:]),
+        predict=model.predict,
+        trainable=factory,
     )
+    trained = train(loaded, config)
+    return [(r.module, r.output_kind) for r in trained.references], trained.notes

@@ -7,16 +7,20 @@ inputs with the server's own reconstruction loss. Only outputs are used: any mod
 from __future__ import annotations
 
 import copy
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from modelscan_vicious.attacks.base import Attack, AttackData, AttackOutcome, FeatureOracle, register_attack
+from modelscan_vicious.attacks.base import Attack, AttackData, AttackNeeds, AttackOutcome, FeatureOracle, WhiteBoxAccess
 from modelscan_vicious.attacks.feature_encoding import ClassResidualEncoder
 from modelscan_vicious.metrics import fit_covariance, per_sample_risk, psnr, ssim
 from modelscan_vicious.metrics.image_quality import ssim_loss_fn
 from modelscan_vicious.training.decoders import OutputDecoder
+
+if TYPE_CHECKING:
+    from modelscan_vicious.config import Budget
 
 HUBER_WEIGHT = 5.0  # the paper's gamma: the attacker uses the server's loss
 # Long budgets overfit a few hundred auxiliary inputs (thorough scored below fast before this): a
@@ -29,7 +33,7 @@ MIN_VALIDATION = 16
 
 class InverseNetworkAttack(Attack):
     name = "inverse-network"
-    needs_trainable = False
+    needs = AttackNeeds(references=True)  # outputs only, any release; the scan's reference attack
 
     def __init__(self, *, epochs: int = 40, batch_size: int = 64, lr: float = 1e-3, device: str = "cpu") -> None:
         self.epochs = epochs
@@ -37,7 +41,13 @@ class InverseNetworkAttack(Attack):
         self.lr = lr
         self.device = device
 
-    def run(self, oracle: FeatureOracle, data: AttackData, *, seed: int) -> AttackOutcome:
+    @classmethod
+    def for_budget(cls, budget: Budget, *, device: str) -> InverseNetworkAttack:
+        return cls(epochs=budget.attack_epochs, device=device)
+
+    def run(
+        self, oracle: FeatureOracle, data: AttackData, *, seed: int, model: WhiteBoxAccess | None = None
+    ) -> AttackOutcome:
         rng = np.random.default_rng(seed)
         train_inputs, validation_inputs = _split_validation(data.train, rng)
         train_features, eval_features = oracle(train_inputs), oracle(data.eval)
@@ -113,6 +123,3 @@ def _prototype_ssim(train_features, train_images, eval_features, eval_images) ->
     prototypes = {c: train_images[train_classes == c].mean(0) for c in np.unique(train_classes)}
     guesses = np.stack([prototypes.get(c, overall) for c in eval_classes])
     return ssim(eval_images, guesses)
-
-
-register_attack(InverseNetworkAttack.name, InverseNetworkAttack)

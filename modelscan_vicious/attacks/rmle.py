@@ -8,10 +8,64 @@ held-out inputs; the scan reports whichever attack reconstructs better.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
 
+from modelscan_vicious.attacks.base import Attack, AttackData, AttackNeeds, AttackOutcome, FeatureOracle, WhiteBoxAccess
+from modelscan_vicious.metrics import fit_covariance, per_sample_risk, psnr, ssim
 from modelscan_vicious.release import PROBABILITY_FLOOR
+
+if TYPE_CHECKING:
+    from modelscan_vicious.config import Budget
+
+RMLE_RELEASES = ("logits", "softmax")  # truncated and label releases give no usable gradient target
+
+
+class RmleAttack(Attack):
+    """rMLE on the first `samples` held-out inputs: each is an optimisation of its own, so all would cost too much."""
+
+    name = "rmle"
+    needs = AttackNeeds(trainable=True, releases=RMLE_RELEASES)
+
+    def __init__(self, *, samples: int = 32, steps: int = 500, device: str = "cpu") -> None:
+        self.samples = samples
+        self.steps = steps
+        self.device = device
+
+    @classmethod
+    def for_budget(cls, budget: Budget, *, device: str) -> RmleAttack:
+        return cls(samples=budget.rmle_samples, steps=budget.rmle_steps, device=device)
+
+    def why_not_applicable(self, release: str) -> str:
+        return f"no gradient target under {release}"
+
+    def run(
+        self, oracle: FeatureOracle, data: AttackData, *, seed: int, model: WhiteBoxAccess | None = None
+    ) -> AttackOutcome:
+        if model is None:
+            raise ValueError("rMLE needs white-box access to the model")
+        sample = data.eval[: self.samples]
+        reconstructions = rmle_invert(
+            model.trainable(),
+            model.predict(sample),
+            tuple(sample.shape[1:]),
+            output_kind=model.output_kind,
+            release=model.release,
+            steps=self.steps,
+            device=self.device,
+        )
+        covariance = fit_covariance(data.covariance_samples.reshape(len(data.covariance_samples), -1))
+        risks = per_sample_risk(sample, reconstructions, covariance)
+        return AttackOutcome(
+            reconstructions=reconstructions,
+            R=float(risks.mean()),
+            psnr=psnr(sample, reconstructions),
+            ssim=ssim(sample, reconstructions),
+            per_sample_risk=risks,
+            originals=sample,
+        )
 
 
 def total_variation(x: torch.Tensor) -> torch.Tensor:

@@ -1,49 +1,11 @@
-"""Running scans for the CLI: config from flags, one scan per model, reports, summary, exit code."""
+"""Running scans for the CLI: the models to scan, one scan per model, reports, summary, exit code."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from modelscan_vicious.config import BUDGETS, ScanConfig, parse_input_shape, resolve_device
-from modelscan_vicious.data.scaling import InputScaling
-from modelscan_vicious.errors import EXIT_NOTHING_SCANNED, EXIT_PASSED, EXIT_SCAN_ERROR, ScanError, UsageError
-
-
-def build_config(
-    *,
-    labels: Path,
-    aux: Path | None,
-    formats: str,
-    budget: str,
-    device: str,
-    input_shape: str | None,
-    input_range: str,
-    mean: str | None,
-    std: str | None,
-    **rest,
-) -> ScanConfig:
-    if budget not in BUDGETS:
-        raise UsageError(f"--budget must be one of {', '.join(BUDGETS)}, got {budget!r}")
-    scaling = InputScaling(input_range=input_range, mean=_floats(mean, "--mean"), std=_floats(std, "--std"))
-    return ScanConfig(
-        labels=labels,
-        aux=aux,
-        formats=tuple(f.strip() for f in formats.split(",") if f.strip()),
-        budget=BUDGETS[budget],
-        device=resolve_device(device),
-        input_shape=parse_input_shape(input_shape),
-        scaling=scaling,
-        **rest,
-    )
-
-
-def _floats(text: str | None, flag: str) -> tuple[float, ...] | None:
-    if text is None:
-        return None
-    try:
-        return tuple(float(v) for v in text.split(","))
-    except ValueError:
-        raise UsageError(f"{flag} must be comma-separated numbers, got {text!r}") from None
+from modelscan_vicious.config import ScanConfig
+from modelscan_vicious.errors import EXIT_NOTHING_SCANNED, EXIT_PASSED, EXIT_SCAN_ERROR, ScanError
 
 
 def run_scan(models: list[Path], config: ScanConfig) -> int:
@@ -51,11 +13,12 @@ def run_scan(models: list[Path], config: ScanConfig) -> int:
     from rich.console import Console
 
     from modelscan_vicious.reports import write_reports, write_sarif
-    from modelscan_vicious.scan.parallel import scan_many
+    from modelscan_vicious.scanning.parallel import scan_many
 
     console = Console(stderr=True)
+    given, models = models, _expand_folders(models, console)
     if not models:
-        console.print("nothing to scan: no model given")
+        console.print("nothing to scan" if given else "nothing to scan: no model given")
         return EXIT_NOTHING_SCANNED
     stems = _report_stems(models)
     results, worst = [], EXIT_PASSED
@@ -67,7 +30,9 @@ def run_scan(models: list[Path], config: ScanConfig) -> int:
         try:
             if isinstance(outcome, ScanError):
                 raise outcome
-            written = write_reports(outcome, config.output_dir, config.formats, stem=stems[index])
+            written = (
+                [] if config.to_stdout else write_reports(outcome, config.output_dir, config.formats, stem=stems[index])
+            )
         except ScanError as err:  # bad input: one line, no report
             console.print(f"error: {err}", highlight=False, soft_wrap=True, markup=False)
             worst = max(worst, err.exit_code)
@@ -76,10 +41,46 @@ def run_scan(models: list[Path], config: ScanConfig) -> int:
         worst = max(worst, outcome.verdict.exit_code)
         _summary(console, path, outcome, written)
     if "sarif" in config.formats and results:
-        write_sarif(results, config.output_dir / "modelscan-vicious.sarif")
+        sarif = write_sarif(results, config.output_dir / "modelscan-vicious.sarif")
+        console.print(f"SARIF for all models: {sarif}", highlight=False, soft_wrap=True, markup=False)
+    if config.to_stdout and results:
+        _print_json(results)
     if not results:
         return max(worst, EXIT_SCAN_ERROR)
     return worst
+
+
+def _expand_folders(paths: list[Path], console) -> list[Path]:
+    """Each folder replaced by the model files under it (recursively, by suffix, sorted); files as given."""
+    from modelscan_vicious.loading import ONNX_SUFFIXES, TORCHSCRIPT_SUFFIXES
+
+    suffixes = ONNX_SUFFIXES | TORCHSCRIPT_SUFFIXES
+    models: list[Path] = []
+    for path in paths:
+        if not path.is_dir():
+            models.append(path)
+            continue
+        found = sorted(p for p in path.rglob("*") if p.suffix.lower() in suffixes and p.is_file())
+        if not found:
+            message = f"nothing to scan in {path}: no {', '.join(sorted(suffixes))} files"
+            console.print(message, highlight=False, soft_wrap=True, markup=False)
+        models.extend(found)
+    return models
+
+
+def _print_json(results: list) -> None:
+    """`--output -`: the JSON report on stdout (a list when several models were scanned)."""
+    import json
+    import sys
+
+    from modelscan_vicious.reports import render_json
+
+    if len(results) == 1:
+        sys.stdout.write(render_json(results[0]))
+    else:
+        documents = [json.loads(render_json(result)) for result in results]
+        sys.stdout.write(json.dumps(documents, sort_keys=True, indent=2, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
 
 
 def _report_stems(models: list[Path]) -> list[str]:
@@ -100,9 +101,6 @@ def _report_stems(models: list[Path]) -> list[str]:
     return stems
 
 
-STAGES = ("load", "references", "attack", "detector", "white-box attack", "mitigations")
-
-
 def _status(console, label: str, quiet: bool):
     """A Rich progress bar over the scan's stages, on stderr; nothing when quiet or not a terminal."""
     from contextlib import contextmanager
@@ -113,6 +111,8 @@ def _status(console, label: str, quiet: bool):
             yield lambda stage: None
             return
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        from modelscan_vicious.scanning.stages import STAGES
 
         columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
         with Progress(*columns, console=console, transient=True) as progress:

@@ -25,7 +25,7 @@ from modelscan_vicious.containment.sandbox import SandboxSpec
 from modelscan_vicious.containment.worker import OUTCOME_FILE, REQUEST_FILE, STAGE_PREFIX, WorkerRequest
 from modelscan_vicious.detectors.calibration import CALIBRATION_ENV
 from modelscan_vicious.errors import ContainmentError, ResourceLimitError, ScanError
-from modelscan_vicious.scan.result import ScanResult
+from modelscan_vicious.results import ScanResult
 
 POLL_SECONDS = 0.05
 MAX_OUTCOME_BYTES = 1 << 20
@@ -161,7 +161,7 @@ def _kill_session(worker: subprocess.Popen) -> None:
 
 
 def _answer(scratch: Path, path: Path, config: ScanConfig, returncode: int, stopped: str) -> ScanResult:
-    from modelscan_vicious.scan.result_codec import decode_result
+    from modelscan_vicious.containment.result_codec import decode_result
 
     if stopped == "time" or returncode == -signal.SIGXCPU:
         raise ResourceLimitError(

@@ -78,11 +78,11 @@ def _scan(request: WorkerRequest, scratch: Path, mechanisms: list[str]) -> dict:
     import torch
 
     from modelscan_vicious.containment import landlock
+    from modelscan_vicious.containment.result_codec import encode_result
     from modelscan_vicious.containment.sandbox import restrict_files
     from modelscan_vicious.loading import inspect_model
-    from modelscan_vicious.scan.pipeline import scan_model
-    from modelscan_vicious.scan.result import ContainmentInfo
-    from modelscan_vicious.scan.result_codec import encode_result
+    from modelscan_vicious.results import ContainmentInfo
+    from modelscan_vicious.scanning.pipeline import scan_model
 
     torch.set_num_threads(request.threads)
     model_files = [request.model.absolute(), *inspect_model(request.model)]  # static checks: nothing runs

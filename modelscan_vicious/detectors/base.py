@@ -1,16 +1,22 @@
-"""Viciousness detectors behind one small base class, found through an explicit registry."""
+"""Viciousness detectors behind one small base class, found through an explicit registry.
+
+A detector declares what it needs (`DetectorNeeds`); the pipeline runs every registered detector the
+scan can serve and records the others as skipped with the reason. Registration happens in one place,
+`scanning/plugins.py`; the first registered detector that gives a result is the report's P(vicious).
+"""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
 from modelscan_vicious.attacks.base import AttackOutcome
-from modelscan_vicious.scan.result import ViciousnessResult
+from modelscan_vicious.registry import Registry
+from modelscan_vicious.results import ViciousnessResult
 
 if TYPE_CHECKING:
     from torch import nn
@@ -41,26 +47,20 @@ class DetectorContext:
     white_box: bool
 
 
+@dataclass(frozen=True)
+class DetectorNeeds:
+    reference_attack: bool = True  # the reference attack's outcomes on the suspect and on every reference
+    trainable: bool = False  # a trainable copy of the suspect (white-box); without it the detector is skipped
+
+
 class Detector(ABC):
-    name: str = ""
+    name: ClassVar[str] = ""
+    needs: ClassVar[DetectorNeeds] = DetectorNeeds()
 
     @abstractmethod
     def run(self, context: DetectorContext) -> ViciousnessResult:
         """Compare the suspect with its honest references and return a calibrated probability."""
 
 
-_REGISTRY: dict[str, Callable[..., Detector]] = {}
-
-
-def register_detector(name: str, factory: Callable[..., Detector]) -> None:
-    _REGISTRY[name] = factory
-
-
-def create_detector(name: str, **kwargs) -> Detector:
-    if name not in _REGISTRY:
-        raise KeyError(f"unknown detector {name!r}; registered: {', '.join(sorted(_REGISTRY))}")
-    return _REGISTRY[name](**kwargs)
-
-
-def registered_detectors() -> list[str]:
-    return sorted(_REGISTRY)
+DETECTORS: Registry[Detector] = Registry("detector")
+"""Filled in `scanning/plugins.py`; factories take no arguments (the context carries the budget's settings)."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from modelscan_vicious.detectors.base import Detector, DetectorContext, ModelUnderTest, register_detector
+from modelscan_vicious.detectors.base import Detector, DetectorContext, DetectorNeeds, ModelUnderTest
 from modelscan_vicious.detectors.calibration import load_calibration
 from modelscan_vicious.detectors.statistics import (
     centred_log_scores,
@@ -26,7 +26,7 @@ from modelscan_vicious.detectors.statistics import (
     within_class_effective_rank,
     within_class_variance_share,
 )
-from modelscan_vicious.scan.result import Evidence, ViciousnessResult
+from modelscan_vicious.results import Evidence, ViciousnessResult
 from modelscan_vicious.training.classifier import module_predictor, train_classifier
 
 DESCRIPTIONS = {
@@ -41,6 +41,7 @@ INTERVAL = (5.0, 95.0)
 
 class FineTuneDistanceDetector(Detector):
     name = "finetune-distance"
+    needs = DetectorNeeds(reference_attack=True)  # white-box evidence is added when a trainable copy exists
 
     def run(self, context: DetectorContext) -> ViciousnessResult:
         suspect = self._statistics(context.suspect, context)
@@ -100,6 +101,3 @@ def bootstrap_interval(calibration, suspect, ref_values, names, context: Detecto
         draws.append(calibration.probability(z))
     low, high = np.percentile(draws, INTERVAL)
     return float(low), float(high)
-
-
-register_detector(FineTuneDistanceDetector.name, FineTuneDistanceDetector)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from modelscan_vicious.scan.result import ModelInfo
+from modelscan_vicious.results import ModelInfo
 
 MAX_MODEL_BYTES = 1 << 30  # 1 GiB: far above any image classifier this tool targets
 MAX_PROBE_SECONDS = 30.0  # a classifier that needs longer for 16 small inputs would make the scan unbounded

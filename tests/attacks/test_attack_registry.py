@@ -1,22 +1,39 @@
-"""Attacks are found through an explicit registry."""
+"""Attacks are found through an explicit registry, filled in one place (scanning/plugins.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-import modelscan_vicious.attacks.inverse_network  # noqa: F401  (registers the attack)
-from modelscan_vicious.attacks.base import create_attack, registered_attacks
+from modelscan_vicious.attacks.base import ATTACKS
 from modelscan_vicious.attacks.inverse_network import InverseNetworkAttack
+from modelscan_vicious.attacks.rmle import RmleAttack
+from modelscan_vicious.config import BUDGETS
+from modelscan_vicious.registry import Registry
+from modelscan_vicious.scanning import plugins  # noqa: F401  (fills the registries)
 
 
-def test_create_registered_attack_passes_keywords():
-    attack = create_attack("inverse-network", epochs=3, lr=0.01)
-    assert isinstance(attack, InverseNetworkAttack)
-    assert (attack.epochs, attack.lr) == (3, 0.01)
-    assert attack.needs_trainable is False
-    assert "inverse-network" in registered_attacks()
+def test_registered_attacks_are_built_from_the_budget_in_registration_order():
+    budget = BUDGETS["fast"]
+    assert ATTACKS.names() == ["inverse-network", "rmle"]
+    surrogate = ATTACKS.create("inverse-network", budget=budget, device="cpu")
+    assert isinstance(surrogate, InverseNetworkAttack) and surrogate.epochs == budget.attack_epochs
+    rmle = ATTACKS.create("rmle", budget=budget, device="cpu")
+    assert isinstance(rmle, RmleAttack) and (rmle.samples, rmle.steps) == (budget.rmle_samples, budget.rmle_steps)
+    assert rmle.needs.trainable and not surrogate.needs.trainable and surrogate.needs.references
 
 
 def test_unknown_attack_names_the_registered_ones():
     with pytest.raises(KeyError, match="inverse-network"):
-        create_attack("gradient-inversion")
+        ATTACKS.create("gradient-inversion", budget=BUDGETS["fast"], device="cpu")
+
+
+def test_a_taken_name_is_refused_unless_replaced():
+    registry: Registry[object] = Registry("attack")
+    registry.register("a", object)
+    with pytest.raises(ValueError, match="'a' is already registered"):
+        registry.register("a", dict)
+    registry.register("a", dict, replace=True)
+    assert registry.create("a") == {}
+    with registry.registered("b", list):
+        assert registry.names() == ["a", "b"]
+    assert registry.names() == ["a"]

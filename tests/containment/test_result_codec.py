@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from modelscan_vicious.containment.result_codec import decode_result, encode_result
 from modelscan_vicious.errors import ContainmentError
 from modelscan_vicious.reports.json_report import render_json
-from modelscan_vicious.scan.result import ContainmentInfo
-from modelscan_vicious.scan.result_codec import decode_result, encode_result
+from modelscan_vicious.results import ContainmentInfo
 from tests.reports.conftest import make_failed_result
 
 

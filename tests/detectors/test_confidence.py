@@ -14,6 +14,7 @@ from modelscan_vicious.detectors.confidence import (
     matching_temperature,
     tempered,
 )
+from modelscan_vicious.scanning.stages import Reference, ReferenceSet
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -59,41 +60,44 @@ def _suspect_and_references(kind: str):
     sharp = nn.Sequential(nn.Linear(4, 10), nn.Softmax(dim=1)).eval()
     with torch.no_grad():
         sharp[0].weight.mul_(6.0)
-    references = [(nn.Sequential(nn.Linear(4, 10), nn.Softmax(dim=1)).eval(), kind) for _ in range(2)]
+    references = [Reference(nn.Sequential(nn.Linear(4, 10), nn.Softmax(dim=1)).eval(), kind) for _ in range(2)]
     probe = np.random.default_rng(1).normal(size=(64, 4)).astype(np.float32)
     predict = lambda x: sharp(torch.from_numpy(x)).detach().numpy()  # noqa: E731
-    return predict, references, SimpleNamespace(probe_images=probe)
+    loaded = SimpleNamespace(
+        model=SimpleNamespace(output_kind=kind), predict=predict, prepared=SimpleNamespace(probe_images=probe)
+    )
+    return loaded, ReferenceSet(references, ["trained"])
 
 
 def test_probability_references_are_matched_to_the_suspect_and_say_so():
-    from modelscan_vicious.scan.pipeline import _match_confidence
+    from modelscan_vicious.scanning.references import match_confidence
     from modelscan_vicious.training.classifier import module_predictor
 
-    predict, references, prepared = _suspect_and_references("probabilities")
-    config = SimpleNamespace(device="cpu")
-    matched, notes = _match_confidence(references, predict, "probabilities", prepared, config)
-    assert all(isinstance(module, Tempered) for module, _ in matched)
-    assert len(notes) == 1 and "re-tempered" in notes[0]
-    target = floored_log_confidence(predict(prepared.probe_images))
-    for module, _ in matched:
+    loaded, references = _suspect_and_references("probabilities")
+    matched = match_confidence(references, loaded, SimpleNamespace(device="cpu"))
+    assert all(isinstance(r.module, Tempered) for r in matched.references)
+    assert len(matched.notes) == 2 and matched.notes[0] == "trained" and "re-tempered" in matched.notes[1]
+    probes = loaded.prepared.probe_images
+    target = floored_log_confidence(loaded.predict(probes))
+    for reference in matched.references:
+        module = reference.module
         assert module.temperature < 1.0  # the suspect is sharper than the untrained references
-        got = floored_log_confidence(module_predictor(module)(prepared.probe_images))
+        got = floored_log_confidence(module_predictor(module)(probes))
         assert abs(got - target) < 1e-3 * abs(target)
 
 
 def test_logit_models_are_left_alone():
-    from modelscan_vicious.scan.pipeline import _match_confidence
+    from modelscan_vicious.scanning.references import match_confidence
 
-    predict, references, prepared = _suspect_and_references("logits")
-    matched, notes = _match_confidence(references, predict, "logits", prepared, SimpleNamespace(device="cpu"))
-    assert matched is references and notes == []
+    loaded, references = _suspect_and_references("logits")
+    assert match_confidence(references, loaded, SimpleNamespace(device="cpu")) is references
 
 
 def test_fine_tuning_copies_of_a_tempered_reference_keep_its_temperature():
-    from modelscan_vicious.scan.pipeline import _copier
+    from modelscan_vicious.scanning.references import reference_copier
 
     factory = lambda: nn.Sequential(nn.Linear(4, 10), nn.Softmax(dim=1))  # noqa: E731
     trained = factory()
-    copy = _copier(Tempered(trained, 0.4), factory)()
+    copy = reference_copier(Tempered(trained, 0.4), factory)()
     assert isinstance(copy, Tempered) and copy.temperature == 0.4
     assert all(torch.equal(a, b) for a, b in zip(copy.inner.state_dict().values(), trained.state_dict().values()))

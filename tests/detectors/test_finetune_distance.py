@@ -8,12 +8,13 @@ import pytest
 import modelscan_vicious.detectors.finetune_distance  # noqa: F401  (registers the detector)
 from modelscan_vicious.attacks.base import AttackData
 from modelscan_vicious.attacks.inverse_network import InverseNetworkAttack
-from modelscan_vicious.detectors.base import DetectorContext, ModelUnderTest, create_detector, registered_detectors
+from modelscan_vicious.detectors.base import DETECTORS, DetectorContext, ModelUnderTest
 from modelscan_vicious.detectors.calibration import CALIBRATION_ENV
 from modelscan_vicious.detectors.finetune_distance import DESCRIPTIONS, FineTuneDistanceDetector
 from modelscan_vicious.errors import DetectorError
 from modelscan_vicious.loading import load_model
 from modelscan_vicious.release import attack_features, released_outputs
+from modelscan_vicious.scanning import plugins  # noqa: F401  (fills the registries)
 from modelscan_vicious.training.classifier import module_predictor, reinitialise, train_classifier
 
 N_REFERENCES = 2
@@ -72,10 +73,10 @@ def context(parts, *, white_box: bool = True, seed: int = 0) -> DetectorContext:
 
 
 def test_registered_under_its_name():
-    assert isinstance(create_detector("finetune-distance"), FineTuneDistanceDetector)
-    assert "finetune-distance" in registered_detectors()
+    assert isinstance(DETECTORS.create("finetune-distance"), FineTuneDistanceDetector)
+    assert DETECTORS.names() == ["finetune-distance"]
     with pytest.raises(KeyError, match="finetune-distance"):
-        create_detector("weight-histogram")
+        DETECTORS.create("weight-histogram")
 
 
 def test_white_box_result_has_all_evidence_and_a_probability_inside_its_interval(parts, use_calibration):

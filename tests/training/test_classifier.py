@@ -146,18 +146,18 @@ def test_module_predictor_batches_like_one_call():
 
 def _recorded_recipes(tmp_path, monkeypatch, output_kind: str, release: str) -> list[tuple[int, float]]:
     """(epochs, weight decay) of each reference `_train_references` trains for a tiny suspect."""
-    from modelscan_vicious.scan import pipeline
+    from modelscan_vicious.scanning import references
 
     from reference_helpers import train_references
 
     calls = []
-    real = pipeline.train_classifier
+    real = references.train_classifier
 
     def recording(module, images, labels, **kwargs):
         calls.append((kwargs["epochs"], kwargs["weight_decay"]))
         return real(module, images, labels, **kwargs)
 
-    monkeypatch.setattr(pipeline, "train_classifier", recording)
+    monkeypatch.setattr(references, "train_classifier", recording)
     images = np.random.default_rng(0).random((40, 1, 8, 8), dtype=np.float32)
     _, notes = train_references(
         bn_net().eval(),

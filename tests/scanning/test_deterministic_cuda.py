@@ -7,8 +7,8 @@ import os
 import torch
 
 from modelscan_vicious.config import ScanConfig
-from modelscan_vicious.scan import pipeline
-from modelscan_vicious.scan.pipeline import deterministic_cuda
+from modelscan_vicious.scanning import pipeline
+from modelscan_vicious.scanning.pipeline import deterministic_cuda
 
 
 def test_deterministic_cuda_fixes_the_cublas_workspace_and_deterministic_kernels(monkeypatch):

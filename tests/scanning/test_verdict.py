@@ -7,8 +7,8 @@ import itertools
 import pytest
 
 from modelscan_vicious.errors import EXIT_PASSED, EXIT_RISK_FOUND, EXIT_SCAN_ERROR
-from modelscan_vicious.scan.result import PluginOutcome, ReconstructionResult, ViciousnessResult
-from modelscan_vicious.scan.verdict import decide, error_verdict
+from modelscan_vicious.results import PluginOutcome, ReconstructionResult, ViciousnessResult
+from modelscan_vicious.scanning.verdict import decide, error_verdict
 
 GATES = dict(fail_on_probability=0.5, fail_on_risk=1.25)
 OK = [PluginOutcome("inverse-network", "attack", "ok"), PluginOutcome("finetune-distance", "detector", "ok")]

@@ -13,14 +13,15 @@ from pathlib import Path
 
 from modelscan_vicious.config import ScanConfig
 from modelscan_vicious.errors import ScanError
-from modelscan_vicious.scan.pipeline import Stage, scan_model
-from modelscan_vicious.scan.result import ScanResult
+from modelscan_vicious.results import ScanResult
+from modelscan_vicious.scanning.pipeline import scan_model
+from modelscan_vicious.scanning.stages import StageCallback
 
 Outcome = ScanResult | ScanError
 
 
 def scan_many(
-    models: list[Path], config: ScanConfig, stage_reporter: Callable[[int, Path], AbstractContextManager[Stage]]
+    models: list[Path], config: ScanConfig, stage_reporter: Callable[[int, Path], AbstractContextManager[StageCallback]]
 ) -> Iterator[tuple[int, Path, Outcome]]:
     """Yield (index, path, result or input error) in the order the models were given."""
     if config.jobs <= 1 or len(models) <= 1:
@@ -39,6 +40,14 @@ def scan_many(
         futures = [pool.submit(_scan_or_error, path, config) for path in models]
         for index, (path, future) in enumerate(zip(models, futures)):
             yield index, path, future.result()
+
+
+def scan_one(path: Path, config: ScanConfig, on_stage: StageCallback = lambda _: None) -> ScanResult:
+    """One model's scan, contained unless the config says otherwise; bad input raises its ScanError."""
+    outcome = _scan_or_error(path, config, on_stage)
+    if isinstance(outcome, ScanError):
+        raise outcome
+    return outcome
 
 
 def _scan_or_error(path: Path, config: ScanConfig, on_stage=lambda _: None) -> Outcome:

@@ -7,8 +7,9 @@ import pytest
 
 from modelscan_vicious.attacks.inverse_network import InverseNetworkAttack
 from modelscan_vicious.loading import load_model
-from modelscan_vicious.scan.attack_data import prepare_attack_data
-from modelscan_vicious.scan.mitigations import MitigationResult, _recommend, default_mitigations, evaluate_mitigations
+from modelscan_vicious.results import MitigationResult
+from modelscan_vicious.scanning.attack_data import prepare_attack_data
+from modelscan_vicious.scanning.mitigations import _recommend, default_mitigations, evaluate_mitigations
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import math
 from typing import TypeGuard
 
 from modelscan_vicious.errors import EXIT_PASSED, EXIT_RISK_FOUND, EXIT_SCAN_ERROR
-from modelscan_vicious.scan.result import PluginOutcome, ReconstructionResult, Verdict, ViciousnessResult
+from modelscan_vicious.results import PluginOutcome, ReconstructionResult, Verdict, ViciousnessResult
 
 
 def decide(

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from modelscan_vicious.errors import DataLoadError
-from modelscan_vicious.scan.attack_data import AUGMENT_COPIES, MAX_EVAL, MIN_EVAL, prepare_attack_data
+from modelscan_vicious.scanning.attack_data import AUGMENT_COPIES, MAX_EVAL, MIN_EVAL, prepare_attack_data
 
 
 def images(n: int, seed: int = 0) -> np.ndarray:

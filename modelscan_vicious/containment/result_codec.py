@@ -16,9 +16,10 @@ from typing import Any
 import numpy as np
 
 from modelscan_vicious.errors import ContainmentError
-from modelscan_vicious.scan.result import (
+from modelscan_vicious.results import (
     ContainmentInfo,
     Evidence,
+    MitigationResult,
     ModelInfo,
     PluginOutcome,
     ReconstructionResult,
@@ -48,8 +49,6 @@ def encode_result(result: ScanResult, folder: Path) -> None:
 
 def decode_result(folder: Path) -> ScanResult:
     """Rebuild the ScanResult the worker wrote; ContainmentError when anything is off."""
-    from modelscan_vicious.scan.mitigations import MitigationResult
-
     try:
         document = json.loads(_bounded_read(folder / "result.json"))
         with np.load(folder / "examples.npz", allow_pickle=False) as archive:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from modelscan_vicious import __version__
-from modelscan_vicious.scan.environment import environment
+from modelscan_vicious.scanning.environment import environment
 
 
 def test_environment_records_tool_and_library_versions():

@@ -9,12 +9,13 @@ down to what honest references of the same architecture give.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
 from modelscan_vicious.attacks.base import Attack, AttackData
-from modelscan_vicious.release import attack_features, released_outputs
+from modelscan_vicious.release import PROBABILITY_FLOOR, attack_features, released_outputs
+from modelscan_vicious.results import MitigationResult
 
 LAPLACE_SCALES = (0.5, 1.0, 2.0)
 R_MARGIN = 0.02  # R within this of the honest level counts as "brought down"
@@ -27,23 +28,9 @@ class Mitigation:
     release: Callable[[np.ndarray, str, np.random.Generator], tuple[np.ndarray, str]]  # -> (values, feature kind)
 
 
-@dataclass(frozen=True)
-class MitigationResult:
-    name: str
-    description: str
-    accuracy: float
-    accuracy_drop: float
-    R: float
-    ssim: float
-    recommended: bool = False
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
 def _laplace(scale: float) -> Mitigation:
     def release(outputs, kind, rng):
-        scores = np.log(np.maximum(outputs, 1e-6)) if kind == "probabilities" else outputs
+        scores = np.log(np.maximum(outputs, PROBABILITY_FLOOR)) if kind == "probabilities" else outputs
         return (scores + rng.laplace(0.0, scale, size=scores.shape)).astype(np.float32), "logits"
 
     return Mitigation(f"laplace-{scale:g}", f"add Laplace(0, {scale:g}) noise to the logits at every query", release)

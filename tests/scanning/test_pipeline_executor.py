@@ -7,7 +7,7 @@ import torch
 
 from modelscan_vicious.config import ScanConfig
 from modelscan_vicious.errors import DataLoadError
-from modelscan_vicious.scan import pipeline
+from modelscan_vicious.scanning import pipeline
 
 
 def test_scan_runs_without_the_profiling_executor_and_restores_it(monkeypatch, tmp_path):

@@ -1,4 +1,7 @@
-"""Typed results of one scan. Reports read only these, never the pipeline's internals."""
+"""Typed results of one scan. Reports read only these, never the pipeline's internals.
+
+A leaf module: loading, detectors and the pipeline build these values, and nothing here imports them.
+"""
 
 from __future__ import annotations
 
@@ -107,6 +110,22 @@ class Verdict:
 
 
 @dataclass(frozen=True)
+class MitigationResult:
+    """One output mitigation a deployer could apply, measured by re-attacking the mitigated outputs."""
+
+    name: str
+    description: str
+    accuracy: float
+    accuracy_drop: float
+    R: float
+    ssim: float
+    recommended: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class ContainmentInfo:
     """How the model was contained while it ran (README "Containment")."""
 
@@ -131,7 +150,7 @@ class ScanResult:
     environment: dict[str, Any]  # tool/library versions, python, platform, device
     timings: dict[str, float]  # seconds per stage
     plugins: list[PluginOutcome] = field(default_factory=list)
-    mitigations: list[Any] = field(default_factory=list)  # scan.mitigations.MitigationResult, with --mitigate
+    mitigations: list[MitigationResult] = field(default_factory=list)  # with --mitigate
     tool_version: str = ""
     schema_version: str = SCHEMA_VERSION
     containment: ContainmentInfo | None = None  # None: scanned in-process (--no-containment)
