@@ -85,9 +85,16 @@ def _conv(b: GraphBuilder, n: OnnxNode) -> Converted:
     if begins != ends:  # torch convolutions pad symmetrically only
         x, begins = b.call(F.pad, x, torch_pads(begins, ends)), [0] * len(kernel)
     conv = _CONVS[len(kernel)](
-        weight.shape[1] * groups, weight.shape[0], kernel, stride=strides, padding=begins, dilation=dilations,
-        groups=groups, bias=bias is not None, device="meta",
-    )  # fmt: skip
+        weight.shape[1] * groups,
+        weight.shape[0],
+        kernel,
+        stride=strides,
+        padding=begins,
+        dilation=dilations,
+        groups=groups,
+        bias=bias is not None,
+        device="meta",
+    )
     return b.layer("conv", _load(conv, weight=weight, bias=bias), x)
 
 
@@ -101,10 +108,17 @@ def _conv_transpose(b: GraphBuilder, n: OnnxNode) -> Converted:
     if pads[: len(kernel)] != pads[len(kernel) :]:
         raise n.refuse(f"does not support asymmetric pads={pads}")
     conv = _TRANSPOSED[len(kernel)](
-        weight.shape[0], weight.shape[1] * groups, kernel, stride=strides, padding=pads[: len(kernel)],
-        output_padding=list(n.attrs.get("output_padding") or [0] * len(kernel)), groups=groups,
-        bias=bias is not None, dilation=dilations, device="meta",
-    )  # fmt: skip
+        weight.shape[0],
+        weight.shape[1] * groups,
+        kernel,
+        stride=strides,
+        padding=pads[: len(kernel)],
+        output_padding=list(n.attrs.get("output_padding") or [0] * len(kernel)),
+        groups=groups,
+        bias=bias is not None,
+        dilation=dilations,
+        device="meta",
+    )
     return b.layer("conv_transpose", _load(conv, weight=weight, bias=bias), b.tensor(n.inputs[0]))
 
 

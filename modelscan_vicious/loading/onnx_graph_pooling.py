@@ -27,8 +27,9 @@ _POOLS = {("max", 1): F.max_pool1d, ("max", 2): F.max_pool2d, ("max", 3): F.max_
 _AVERAGES = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}
 
 
-def resolve_pads(x: torch.Tensor, kernel: list[int], strides: list[int], dilations: list[int], pads: list[int],
-                 auto_pad: str) -> list[int]:  # fmt: skip
+def resolve_pads(
+    x: torch.Tensor, kernel: list[int], strides: list[int], dilations: list[int], pads: list[int], auto_pad: str
+) -> list[int]:
     """ONNX pads [begin..., end...]; SAME_* pads from the runtime input size, the odd pixel at the end (UPPER)."""
     if auto_pad == "NOTSET":
         return pads
@@ -47,8 +48,17 @@ def torch_pads(begins: list[int], ends: list[int]) -> list[int]:
     return [p for i in reversed(range(len(begins))) for p in (begins[i], ends[i])]
 
 
-def pool(x: torch.Tensor, kind: str, kernel: list[int], strides: list[int], dilations: list[int], pads: list[int],
-         auto_pad: str, ceil_mode: int, count_include_pad: int) -> torch.Tensor:  # fmt: skip
+def pool(
+    x: torch.Tensor,
+    kind: str,
+    kernel: list[int],
+    strides: list[int],
+    dilations: list[int],
+    pads: list[int],
+    auto_pad: str,
+    ceil_mode: int,
+    count_include_pad: int,
+) -> torch.Tensor:
     n = len(kernel)
     pads = resolve_pads(x, kernel, strides, dilations, pads, auto_pad)
     begins, ends = pads[:n], pads[n:]
@@ -141,10 +151,12 @@ def _pad(b: GraphBuilder, n: OnnxNode) -> Converted:
     return b.call(pad, b.tensor(n.inputs[0]), pads, mode, value, axes)
 
 
-def interpolate(x: torch.Tensor, scales: list[float] | None, sizes: list[int] | None, mode: str,
-                align_corners: bool | None) -> torch.Tensor:  # fmt: skip
+def interpolate(
+    x: torch.Tensor, scales: list[float] | None, sizes: Ints | None, mode: str, align_corners: bool | None
+) -> torch.Tensor:
+    """Resize the spatial axes (the batch and channel entries of `sizes` are the input's own)."""
     if sizes is not None:
-        return F.interpolate(x, size=sizes[2:], mode=mode, align_corners=align_corners)
+        return F.interpolate(x, size=int_values(sizes)[2:], mode=mode, align_corners=align_corners)
     assert scales is not None
     return F.interpolate(x, scale_factor=scales[2:], mode=mode, align_corners=align_corners)
 
@@ -172,7 +184,9 @@ def _resize(b: GraphBuilder, n: OnnxNode) -> Converted:
     else:
         scales_array = b.optional_constant(n, 1 if n.opset < 11 or n.op_type == "Upsample" else 2, "scales")
     scales = [float(s) for s in scales_array] if scales_array is not None and len(scales_array) else None
-    sizes = constant_list(b.optional_constant(n, 3, "sizes")) if n.op_type == "Resize" and n.opset >= 11 else None
+    sizes = None
+    if n.op_type == "Resize" and n.opset >= 11 and n.input(3):  # exporters compute sizes from Shape at runtime
+        sizes = constant_list(b.constants[n.inputs[3]]) if n.inputs[3] in b.constants else b.tensor(n.inputs[3])
     if scales is not None and scales[:2] != [1.0, 1.0]:
         raise n.refuse(f"does not support scales={scales} on the batch or channel axes")
     return b.call(interpolate, b.tensor(n.inputs[0]), scales, sizes, mode, align_corners)

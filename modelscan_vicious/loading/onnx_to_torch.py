@@ -79,9 +79,7 @@ def _write(builder: GraphBuilder, table: dict[str, Operator], proto: Any) -> Non
             proto.op_type if proto.domain in _DEFAULT_DOMAINS else f"{proto.domain}.{proto.op_type}", builder.opset
         )
     spec = table[proto.op_type]
-    node = OnnxNode(
-        proto.op_type, proto.name, tuple(proto.input), tuple(proto.output), {}, builder.opset
-    )  # fmt: skip
+    node = OnnxNode(proto.op_type, proto.name, tuple(proto.input), tuple(proto.output), {}, builder.opset)
     node.attrs.update(_attributes(node, proto, spec))
     result = spec.convert(builder, node)
     results = result if isinstance(result, tuple) else (result,)

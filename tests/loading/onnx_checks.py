@@ -118,8 +118,13 @@ def squeeze_trailing(outputs: np.ndarray) -> np.ndarray:
     return outputs
 
 
-def assert_matches_onnxruntime(module: nn.Module, model: onnx.ModelProto, shape: tuple[int, ...],
-                               batches: tuple[int, ...] = (1, 5), tolerance: float = TOLERANCE) -> None:  # fmt: skip
+def assert_matches_onnxruntime(
+    module: nn.Module,
+    model: onnx.ModelProto,
+    shape: tuple[int, ...],
+    batches: tuple[int, ...] = (1, 5),
+    tolerance: float = TOLERANCE,
+) -> None:
     module.eval()
     for n in batches:
         x = np.random.default_rng(n).random((n, *shape), dtype=np.float32)

@@ -30,6 +30,7 @@ LIGHT_SHAPE = (3, 224, 224)
 SLOW_LIGHT = ("bvlc_alexnet", "vgg19", "zfnet512")
 FAST_LIGHT = ("squeezenet", "resnet50", "shufflenet", "inception_v1", "inception_v2", "densenet121")
 LEGACY_OPSETS = (11, 13, 17, 19, 20)  # 20: the newest the TorchScript-based exporter writes
+DYNAMO_NEWEST = 23  # torch 2.13's newest for the dynamo exporter (torch.onnx._constants.ONNX_MAX_OPSET)
 
 
 def _converted(model: onnx.ModelProto) -> fx.GraphModule:
@@ -55,11 +56,13 @@ def test_legacy_exports_convert_match_and_train(name, opset, dynamic):
     _check_export(name, export(net, NETS[name][1], opset, dynamic=dynamic, dynamo=False))
 
 
-@pytest.mark.parametrize("dynamic", [False, True], ids=["batch1", "dynamic"])
+@pytest.mark.parametrize(
+    ("opset", "dynamic"), [(18, False), (18, True), (DYNAMO_NEWEST, True)], ids=["18-batch1", "18-dynamic", "newest"]
+)
 @pytest.mark.parametrize("name", sorted(NETS))
-def test_dynamo_exports_convert_match_and_train(name, dynamic):
+def test_dynamo_exports_convert_match_and_train(name, opset, dynamic):
     pytest.importorskip("onnxscript")
-    _check_export(name, export(build(name), NETS[name][1], 18, dynamic=dynamic, dynamo=True))
+    _check_export(name, export(build(name), NETS[name][1], opset, dynamic=dynamic, dynamo=True))
 
 
 def test_layers_are_named_nn_modules_with_parameters():

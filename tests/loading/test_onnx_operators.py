@@ -66,7 +66,7 @@ CASES = {
     "conv_same_upper_strided": (
         [_node("Conv", ["x", "w", "b"], strides=[2, 2], auto_pad="SAME_UPPER")],
         {"w": W, "b": _f32(3)},
-    ),  # fmt: skip
+    ),
     "conv_grouped_dilated": (
         [_node("Conv", ["x", "w"], group=2, dilations=[2, 2], pads=[1, 1, 1, 1])],
         {"w": _f32(4, 1, 3, 3)},
@@ -74,11 +74,11 @@ CASES = {
     "conv_transpose": (
         [_node("ConvTranspose", ["x", "w", "b"], strides=[2, 2], pads=[1, 1, 1, 1], output_padding=[1, 1])],
         {"w": _f32(2, 3, 3, 3), "b": _f32(3)},
-    ),  # fmt: skip
+    ),
     "batch_norm": (
         [_node("BatchNormalization", ["x", "s", "b", "m", "v"], epsilon=1e-3)],
         {"s": _f32(2), "b": _f32(2), "m": _f32(2), "v": _f32(2, low=0.5, high=1.5)},
-    ),  # fmt: skip
+    ),
     "instance_norm": ([_node("InstanceNormalization", ["x", "s", "b"])], {"s": _f32(2), "b": _f32(2)}),
     "layer_norm": ([_node("LayerNormalization", ["x", "s", "b"], axis=-2)], {"s": _f32(7, 7), "b": _f32(7, 7)}),
     "prelu": ([_node("PRelu", ["x", "s"])], {"s": _f32(2, 1, 1)}),
@@ -107,10 +107,17 @@ CASES = {
     "resize_nearest": (
         [_node("Resize", ["x", "", "s"], coordinate_transformation_mode="asymmetric", nearest_mode="floor")],
         {"s": np.array([1, 1, 2, 1.5], dtype=np.float32)},
-    ),  # fmt: skip
+    ),
     "resize_linear": (
         [_node("Resize", ["x", "", "s"], mode="linear")],
         {"s": np.array([1, 1, 2, 2], dtype=np.float32)},
+    ),
+    "pow_scalar": ([_node("Pow", ["x", "two"])], {"two": np.float32(2.0)}),
+    "div_vector": ([_node("Div", ["x", "v"])], {"v": _f32(7, low=0.5, high=2.0)}),
+    "mean_variadic": ([_node("Mean", ["x", "v", "x"])], {"v": _f32(7)}),
+    "gemm_alpha_beta": (
+        [helper.make_node("Flatten", ["x"], ["f"]), _node("Gemm", ["f", "w", "c"], alpha=0.5, beta=2.0)],
+        {"w": _f32(98, 3), "c": _f32(1, 3)},
     ),
     "split_concat": (
         [helper.make_node("Split", ["x"], ["a", "b"], axis=2, num_outputs=2), _node("Concat", ["b", "a"], axis=2)],
@@ -118,7 +125,7 @@ CASES = {
     ),
 }
 ACTIVATIONS = ["Relu", "Sigmoid", "Tanh", "Softplus", "HardSwish", "Erf", "Abs", "Neg", "Exp"]
-ACTIVATIONS += ["LeakyRelu", "Elu", "Selu", "HardSigmoid"]
+ACTIVATIONS += ["LeakyRelu", "Elu", "Selu", "HardSigmoid", "Sqrt", "Log", "Reciprocal"]
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -180,6 +187,35 @@ def test_lrn_windows_follow_the_onnx_formula(size):
     np.testing.assert_allclose(got, _lrn_by_the_spec(x, size, 0.3, 0.6, 1.5), atol=1e-6, rtol=1e-5)
 
 
+def test_one_dimensional_layers():
+    nodes = [
+        helper.make_node("Conv", ["x", "w", "b"], ["c"], pads=[1, 1]),
+        helper.make_node("BatchNormalization", ["c", "s", "b", "m", "v"], ["n"]),
+        helper.make_node("MaxPool", ["n"], ["p"], kernel_shape=[2], strides=[2]),
+        _node("PRelu", ["p", "slope"]),
+    ]
+    inits = {"w": _f32(3, 2, 3), "b": _f32(3), "s": _f32(3), "m": _f32(3), "v": _f32(3, low=0.5), "slope": _f32(3, 1)}
+    model = _model(nodes, inits, shape=(2, 9))
+    module = convert_graph(model)
+    assert [type(m).__name__ for m in module.children()] == ["Conv1d", "BatchNorm1d", "PReLU"]
+    assert_matches_onnxruntime(module, model, (2, 9))
+
+
+class _Upsample(torch.nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        nearest = torch.nn.functional.interpolate(x, scale_factor=2.0, mode="nearest")
+        linear = torch.nn.functional.interpolate(x, size=(14, 14), mode="bilinear", align_corners=False)
+        return nearest + linear
+
+
+@pytest.mark.parametrize("opset", [11, 17])
+def test_exported_interpolation_with_runtime_sizes(opset):
+    from onnx_checks import export
+
+    model = export(_Upsample(), IMAGE, opset, dynamic=True, dynamo=False)
+    assert_matches_onnxruntime(convert_graph(model), model, IMAGE)
+
+
 def test_fixed_batch_reshape_and_expand_follow_the_runtime_batch():
     nodes = [
         helper.make_node("Reshape", ["x", "shape"], ["flat"]),
@@ -237,7 +273,7 @@ REFUSED = {
         17,
         helper.make_node("FusedConv", ["x"], ["y"], domain="com.microsoft"),
         "the ONNX operator com.microsoft.FusedConv (opset 17) is not supported",
-    ),  # fmt: skip
+    ),
 }
 
 
