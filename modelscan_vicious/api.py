@@ -34,5 +34,5 @@ def scan(
     if labels is not None:
         given["labels"] = labels
     file = load_settings(Path(config), Path.cwd()) if config is not None else FileSettings(None, {})
-    values, sources = merge_settings(given, file)
+    values, sources = merge_settings(given, file, given_as="argument")
     return scan_one(Path(model), build_config(values, sources, containment=containment))

@@ -50,15 +50,18 @@ DEFAULTS: dict[str, Any] = {
 assert set(DEFAULTS) == set(FILE_KEYS), "every setting has one default and one file key"
 
 
-def merge_settings(given: Mapping[str, Any], file: FileSettings) -> tuple[dict[str, Any], dict[str, str]]:
-    """Defaults < file < `given` (flags the user typed, or API keywords); with each value's source."""
+def merge_settings(
+    given: Mapping[str, Any], file: FileSettings, *, given_as: str = "flag"
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Defaults < file < `given` (flags the user typed, or API keywords: `given_as="argument"`); with each
+    value's source."""
     values, sources = dict(DEFAULTS), dict.fromkeys(DEFAULTS, "default")
     for key, value in file.values.items():
         values[key], sources[key] = value, f"file {file.path}"
     for key, value in given.items():
         if key not in DEFAULTS:
             raise UsageError(f"unknown setting {key!r}; known: {', '.join(DEFAULTS)}")
-        values[key], sources[key] = value, "flag"
+        values[key], sources[key] = value, given_as
     return values, sources
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shlex
+import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 from modelscan_vicious.config import ScanConfig
@@ -15,6 +18,7 @@ def run_scan(models: list[Path], config: ScanConfig) -> int:
     from modelscan_vicious.reports import write_reports, write_sarif
     from modelscan_vicious.scanning.parallel import scan_many
 
+    started = datetime.now(timezone.utc)
     console = Console(stderr=True)
     given, models = models, _expand_folders(models, console)
     if not models:
@@ -40,13 +44,20 @@ def run_scan(models: list[Path], config: ScanConfig) -> int:
         results.append(outcome)
         worst = max(worst, outcome.verdict.exit_code)
         _summary(console, path, outcome, written)
+    if not results:
+        worst = max(worst, EXIT_SCAN_ERROR)
     if "sarif" in config.formats and results:
-        sarif = write_sarif(results, config.output_dir / "modelscan-vicious.sarif")
+        sarif = write_sarif(
+            results,
+            config.output_dir / "modelscan-vicious.sarif",
+            command_line=shlex.join(["modelscan-vicious", *sys.argv[1:]]),
+            start_time=started,
+            end_time=datetime.now(timezone.utc),
+            exit_code=worst,
+        )
         console.print(f"SARIF for all models: {sarif}", highlight=False, soft_wrap=True, markup=False)
     if config.to_stdout and results:
         _print_json(results)
-    if not results:
-        return max(worst, EXIT_SCAN_ERROR)
     return worst
 
 

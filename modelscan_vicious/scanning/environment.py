@@ -7,7 +7,7 @@ from importlib import metadata
 
 from modelscan_vicious import __version__
 
-_PACKAGES = ("torch", "numpy", "scikit-learn", "onnx", "onnxruntime", "onnxruntime-gpu", "onnx2torch", "pytorch-msssim")
+_PACKAGES = ("torch", "numpy", "scikit-learn", "onnx", "onnxruntime", "onnxruntime-gpu", "pytorch-msssim")
 
 
 def environment(device: str) -> dict:

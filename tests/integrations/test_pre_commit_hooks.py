@@ -6,7 +6,7 @@ holds a sample model, its data and a file the hooks must leave alone (app.ts: Ty
 (tests/integrations/test_integration_metadata.py); what it adds is the environment pre-commit builds
 for it. That is tested, as a user configures it (a .pre-commit-config.yaml with torch pinned in
 additional_dependencies), only when MODELSCAN_VICIOUS_TEST_HOOK_ENV=1: pip installs torch and the
-other dependencies into a fresh virtual environment, which took 86-231 s on two shared cores.
+other dependencies into a fresh virtual environment, which took 98-231 s on two shared cores.
 """
 
 from __future__ import annotations

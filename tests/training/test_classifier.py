@@ -84,7 +84,7 @@ def test_reinitialise_works_on_a_scripted_module_with_batch_norm():
 
 @pytest.mark.parametrize("fixture", ["honest_onnx", "honest_torchscript"])
 def test_reinitialise_works_on_trainable_copies_of_loaded_models(tiny_models, fixture, digits):
-    """onnx2torch GraphModules and TorchScript archives: parameter names are all we have."""
+    """Converted ONNX GraphModules and TorchScript archives: parameter names are all we have."""
     model = load_model(getattr(tiny_models, fixture).path, n_pixels=64)
     images, labels = digits
     copy_a, copy_b = model.trainable_copy(), model.trainable_copy()
