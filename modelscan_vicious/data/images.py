@@ -12,6 +12,22 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".we
 MAX_IMAGE_PIXELS = 50_000_000  # refuse decompression bombs early
 
 
+GRAY_MODES = {"1", "L", "LA", "I", "I;16", "F"}
+
+
+def image_file_shape(path: Path) -> tuple[int, int, int]:
+    """(C, H, W) an image file holds, from its header alone: 1 channel for grey modes, else 3."""
+    from PIL import Image, UnidentifiedImageError
+
+    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+    try:
+        with Image.open(path) as img:
+            width, height = img.size
+            return (1 if img.mode in GRAY_MODES else 3, height, width)
+    except (OSError, UnidentifiedImageError, Image.DecompressionBombError, ValueError) as err:
+        raise DataLoadError(f"{path}: unreadable image ({type(err).__name__}: {err})") from err
+
+
 def read_image(path: Path, input_shape: tuple[int, int, int]) -> np.ndarray:
     """One image file -> (C, H, W) float32 in [0, 1], resized and channel-converted."""
     from PIL import Image, UnidentifiedImageError

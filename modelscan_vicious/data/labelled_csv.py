@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from modelscan_vicious.data.images import read_image
+from modelscan_vicious.data.images import image_file_shape, read_image
 from modelscan_vicious.errors import DataLoadError
 
 MAX_ROWS = 100_000
@@ -28,12 +28,29 @@ class LabelledSet:
 class CsvLayout:
     kind: str  # "pixels" | "paths"
     n_pixels: int  # pixel columns (0 for the paths form)
+    image_shape: tuple[int, int, int] | None = None  # (C, H, W) of the first image of the paths form
 
 
 def read_csv_layout(path: Path) -> CsvLayout:
     """Inspect the header only: which form the CSV has and how many pixel columns it holds."""
     header, _ = _read_rows(path, header_only=True)
-    return _layout(path, header)
+    layout = _layout(path, header)
+    if layout.kind == "paths":
+        return CsvLayout("paths", 0, _first_image_shape(path, header))
+    return layout
+
+
+def _first_image_shape(path: Path, header: list[str]) -> tuple[int, int, int] | None:
+    """(C, H, W) of the first listed image, from its header alone: a hint for models that do not
+    record their input shape (traced TorchScript). None when it cannot be read; loading reports that."""
+    _, rows = _read_rows(path, first_row_only=True)
+    if not rows:
+        return None
+    line, row = rows[0]
+    try:
+        return image_file_shape(_safe_join(path, line, row[header.index("path")]))
+    except DataLoadError:
+        return None
 
 
 def load_labelled_csv(
@@ -54,7 +71,9 @@ def load_labelled_csv(
     return LabelledSet(images=images.astype(np.float32), labels=labels, source=str(path))
 
 
-def _read_rows(path: Path, header_only: bool = False) -> tuple[list[str], list[tuple[int, list[str]]]]:
+def _read_rows(
+    path: Path, header_only: bool = False, first_row_only: bool = False
+) -> tuple[list[str], list[tuple[int, list[str]]]]:
     if not path.is_file():
         raise DataLoadError(f"{path}: labelled CSV not found")
     try:
@@ -77,6 +96,8 @@ def _read_rows(path: Path, header_only: bool = False) -> tuple[list[str], list[t
                         f"{path}, line {reader.line_num}: {len(row)} fields, the header has {len(header)}"
                     )
                 rows.append((reader.line_num, row))
+                if first_row_only:
+                    break
     except UnicodeDecodeError as err:
         raise DataLoadError(f"{path}: not a UTF-8 text CSV ({err.reason})") from err
     except csv.Error as err:

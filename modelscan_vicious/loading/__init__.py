@@ -17,9 +17,11 @@ def load_model(
     *,
     input_shape: tuple[int, int, int] | None = None,
     n_pixels: int | None = None,
+    data_shape: tuple[int, int, int] | None = None,
     device: str = "cpu",
 ) -> SuspectModel:
-    """Load a suspect model. `n_pixels` (from the labelled CSV) helps infer TorchScript input shapes."""
+    """Load a suspect model. `n_pixels` (a pixel CSV's columns) or `data_shape` (the (C, H, W) of the image
+    files a `path,label` CSV lists) help infer the input shape of TorchScript files, which record none."""
     suffix = _checked_suffix(path)
     if suffix in ONNX_SUFFIXES:
         from modelscan_vicious.loading.onnx_model import OnnxSuspectModel
@@ -28,7 +30,9 @@ def load_model(
     if suffix in TORCHSCRIPT_SUFFIXES:
         from modelscan_vicious.loading.torchscript_model import TorchScriptSuspectModel
 
-        return TorchScriptSuspectModel(path, input_shape=input_shape, n_pixels=n_pixels, device=device)
+        return TorchScriptSuspectModel(
+            path, input_shape=input_shape, n_pixels=n_pixels, data_shape=data_shape, device=device
+        )
     raise AssertionError(suffix)  # _checked_suffix allows no other
 
 

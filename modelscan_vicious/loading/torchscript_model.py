@@ -36,6 +36,7 @@ class TorchScriptSuspectModel(SuspectModel):
         input_shape: tuple[int, int, int] | None,
         n_pixels: int | None,
         device: str,
+        data_shape: tuple[int, int, int] | None = None,
     ) -> None:
         self._path = path  # for error messages raised before SuspectModel.__init__ sets self.path
         check_archive(path)  # before a byte is inflated or loaded
@@ -47,7 +48,7 @@ class TorchScriptSuspectModel(SuspectModel):
             t.is_floating_point() and t.numel() > 1 for t in [*self._module.parameters(), *self._module.buffers()]
         ):
             raise ModelLoadError(f"{path}: the model has no weights: nothing trainable to compare with honest training")
-        shape = input_shape or infer_input_shape(path, self._module, n_pixels)
+        shape = input_shape or infer_input_shape(path, self._module, n_pixels, data_shape)
         try:
             start = time.perf_counter()
             outputs = self.predict(probe_inputs(shape), batch_size=16)
@@ -99,9 +100,18 @@ class TorchScriptSuspectModel(SuspectModel):
         return module
 
 
-def infer_input_shape(path: Path, module, n_pixels: int | None) -> tuple[int, int, int]:
-    """Traced TorchScript records no input shape: derive it from the first weight and the data's pixel count."""
+def infer_input_shape(
+    path: Path, module, n_pixels: int | None, data_shape: tuple[int, int, int] | None = None
+) -> tuple[int, int, int]:
+    """Traced TorchScript records no input shape: derive it from the first weight and the data, either the
+    pixel count of a pixel CSV or the (C, H, W) of the image files a `path,label` CSV lists."""
     first = next((p for p in module.parameters() if p.dim() in (2, 4)), None)
+    if first is not None and data_shape is not None:
+        channels = int(first.shape[1]) if first.dim() == 4 else data_shape[0]
+        features = int(np.prod(data_shape[1:])) * channels
+        if first.dim() == 4 or int(first.shape[1]) == features:  # images are converted to the model's channels
+            return (channels, data_shape[1], data_shape[2])
+        n_pixels = int(first.shape[1])
     if first is None or n_pixels is None:
         raise InputShapeError(f"{path}: cannot infer the input shape; pass --input-shape C,H,W")
     channels = int(first.shape[1]) if first.dim() == 4 else _channels_for_flat(n_pixels)

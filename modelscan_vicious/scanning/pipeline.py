@@ -139,7 +139,13 @@ def _timed(timings: dict[str, float], stage: str, on_stage: StageCallback) -> It
 
 def _load(path: Path, config: ScanConfig) -> LoadedInputs:
     layout = read_csv_layout(config.labels)
-    model = load_model(path, input_shape=config.input_shape, n_pixels=layout.n_pixels or None, device=config.device)
+    model = load_model(
+        path,
+        input_shape=config.input_shape,
+        n_pixels=layout.n_pixels or None,
+        data_shape=layout.image_shape,
+        device=config.device,
+    )
     labelled = load_labelled_csv(config.labels, model.input_shape, model.n_outputs, pixel_range=config.pixel_range)
     noise = config.aux is not None and str(config.aux) == NOISE_AUX and not config.aux.exists()
     aux = load_auxiliary(config.aux, model.input_shape) if config.aux and not noise else None
