@@ -119,6 +119,36 @@ CASES = {
         [helper.make_node("Flatten", ["x"], ["f"]), _node("Gemm", ["f", "w", "c"], alpha=0.5, beta=2.0)],
         {"w": _f32(98, 3), "c": _f32(1, 3)},
     ),
+    "squeeze_unsqueeze_inputs": (
+        [helper.make_node("Unsqueeze", ["x", "a"], ["u"]), _node("Squeeze", ["u", "a0"])],
+        {"a": _i64(0, -1), "a0": _i64(0)},
+    ),
+    "split_input": (
+        [helper.make_node("Split", ["x", "sizes"], ["a", "b"], axis=3), _node("Concat", ["b", "a"], axis=3)],
+        {"sizes": _i64(2, 5)},
+    ),
+    "pad_axes": ([_node("Pad", ["x", "p", "", "a"])], {"p": _i64(1, 2), "a": _i64(-1)}),
+    "constant_of_shape_runtime": (
+        [
+            helper.make_node("Shape", ["x"], ["s"]),
+            helper.make_node("ConstantOfShape", ["s"], ["ones"], value=helper.make_tensor("v", 1, [1], [0.5])),
+            _node("Add", ["x", "ones"]),
+        ],
+        {},
+    ),
+    "cast_round_trip": (
+        [helper.make_node("Cast", ["x"], ["i"], to=TensorProto.INT64), _node("Cast", ["i"], to=TensorProto.FLOAT)],
+        {},
+    ),
+    "equal_not_where": (
+        [
+            helper.make_node("Greater", ["x", "h"], ["g"]),
+            helper.make_node("Not", ["g"], ["n"]),
+            helper.make_node("Equal", ["n", "t"], ["e"]),
+            _node("Where", ["e", "x", "z"]),
+        ],
+        {"h": np.float32(0.0), "t": np.bool_(True), "z": np.float32(3.0)},
+    ),
     "split_concat": (
         [helper.make_node("Split", ["x"], ["a", "b"], axis=2, num_outputs=2), _node("Concat", ["b", "a"], axis=2)],
         {},
