@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from integration_helpers import SAMPLES
 
 

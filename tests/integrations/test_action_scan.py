@@ -11,9 +11,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from integration_helpers import REPO, SCANNER
 
 from modelscan_vicious.errors import EXIT_NOTHING_SCANNED, EXIT_RISK_FOUND, EXIT_SCAN_ERROR, EXIT_USAGE_ERROR
+
+from integration_helpers import REPO, SCANNER
 
 SCRIPT = REPO / "scripts" / "action_scan.sh"
 

@@ -7,9 +7,10 @@ import subprocess
 import sys
 
 import pytest
-from integration_helpers import REPO
 
 from modelscan_vicious.loading import ONNX_SUFFIXES, REFUSED_SUFFIXES, TORCHSCRIPT_SUFFIXES
+
+from integration_helpers import REPO
 
 yaml = pytest.importorskip("yaml")  # PyYAML comes with pre-commit
 

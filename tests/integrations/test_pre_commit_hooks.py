@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from integration_helpers import REPO, SCANNER
 
 yaml = pytest.importorskip("yaml")
