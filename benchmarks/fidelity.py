@@ -39,7 +39,7 @@ def measure(zoo: Path, entry: dict, seed: int = 0) -> dict:
     decoder = torch.jit.load(str(zoo / entry["decoder_file"]), map_location="cpu").eval()
     with torch.no_grad():
         g_rec = decoder(torch.from_numpy(model.predict(data.eval))).numpy()
-    g = score("server-G", data.eval, g_rec, data.covariance_samples)
+    g = score("server-G", data.eval, g_rec, data.covariance)
     decoder_input = entry["training"].get("decoder_input", "raw")
     row = {
         "name": entry["name"],

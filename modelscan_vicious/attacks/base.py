@@ -11,10 +11,12 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
+from modelscan_vicious.metrics import CovarianceModel, fit_covariance
 from modelscan_vicious.registry import Registry
 
 if TYPE_CHECKING:
@@ -34,6 +36,11 @@ class AttackData:
     covariance_samples: np.ndarray  # inputs for the data covariance of R
     description: str  # what the attacker's data is, for the report
     lower_bound: bool  # True when the attacker's data is weaker than a real server's
+
+    @cached_property
+    def covariance(self) -> CovarianceModel:
+        """The data covariance of R, fitted once per scan: every attack on every model shares it."""
+        return fit_covariance(self.covariance_samples.reshape(len(self.covariance_samples), -1))
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 
 from modelscan_vicious.attacks.base import Attack, AttackData, AttackNeeds, AttackOutcome, FeatureOracle, WhiteBoxAccess
 from modelscan_vicious.attacks.feature_encoding import ClassResidualEncoder
-from modelscan_vicious.metrics import fit_covariance, per_sample_risk, psnr, ssim
+from modelscan_vicious.metrics import per_sample_risk, psnr, ssim
 from modelscan_vicious.metrics.image_quality import ssim_loss_fn
 from modelscan_vicious.training.decoders import OutputDecoder
 
@@ -59,7 +59,7 @@ class InverseNetworkAttack(Attack):
         with torch.no_grad():
             inputs = torch.from_numpy(encoder.encode(eval_features)).to(self.device)
             reconstructions = decoder(inputs).cpu().numpy()
-        covariance = fit_covariance(data.covariance_samples.reshape(len(data.covariance_samples), -1))
+        covariance = data.covariance
         risks = per_sample_risk(data.eval, reconstructions, covariance)
         return AttackOutcome(
             reconstructions=reconstructions,

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from modelscan_vicious.attacks.base import Attack, AttackData, AttackNeeds, AttackOutcome, FeatureOracle, WhiteBoxAccess
-from modelscan_vicious.metrics import fit_covariance, per_sample_risk, psnr, ssim
+from modelscan_vicious.metrics import per_sample_risk, psnr, ssim
 from modelscan_vicious.release import PROBABILITY_FLOOR
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ class RmleAttack(Attack):
             steps=self.steps,
             device=self.device,
         )
-        covariance = fit_covariance(data.covariance_samples.reshape(len(data.covariance_samples), -1))
+        covariance = data.covariance
         risks = per_sample_risk(sample, reconstructions, covariance)
         return AttackOutcome(
             reconstructions=reconstructions,

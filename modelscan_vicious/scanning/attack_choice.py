@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from modelscan_vicious.attacks.base import AttackOutcome
-from modelscan_vicious.metrics import fit_covariance, per_sample_risk, psnr, ssim
+from modelscan_vicious.metrics import CovarianceModel, per_sample_risk, psnr, ssim
 
 
 @dataclass(frozen=True)
@@ -25,10 +25,7 @@ class ScoredAttack:
         return {"name": self.name, "R": self.R, "psnr": self.psnr, "ssim": self.ssim, "n_eval": len(self.originals)}
 
 
-def score(
-    name: str, originals: np.ndarray, reconstructions: np.ndarray, covariance_samples: np.ndarray
-) -> ScoredAttack:
-    covariance = fit_covariance(covariance_samples.reshape(len(covariance_samples), -1))
+def score(name: str, originals: np.ndarray, reconstructions: np.ndarray, covariance: CovarianceModel) -> ScoredAttack:
     risks = per_sample_risk(originals, reconstructions, covariance)
     return ScoredAttack(
         name,
@@ -50,7 +47,7 @@ def scored(name: str, outcome: AttackOutcome, eval_images: np.ndarray) -> Scored
 
 
 def strongest(
-    reference: ScoredAttack, others: Sequence[ScoredAttack], covariance_samples: np.ndarray
+    reference: ScoredAttack, others: Sequence[ScoredAttack], covariance: CovarianceModel
 ) -> tuple[ScoredAttack, list[dict]]:
     """The attack that beats the reference attack by the most SSIM on the inputs both attacked (attacks on
     a subset attack the first inputs of the evaluation set), and the summary of every attack."""
@@ -59,7 +56,7 @@ def strongest(
         n = len(other.originals)
         same_inputs = reference
         if n < len(reference.originals):
-            same_inputs = score(reference.name, other.originals, reference.reconstructions[:n], covariance_samples)
+            same_inputs = score(reference.name, other.originals, reference.reconstructions[:n], covariance)
         gain = other.ssim - same_inputs.ssim
         if gain > best_gain:
             best, best_gain = other, gain

@@ -345,14 +345,14 @@ def _reconstruction_result(
     data = loaded.prepared.attack
     suspect = scored(reference.name, reference.suspect_released, data.eval)
     others = [scored(name, outcome, data.eval) for name, outcome in attacks.others]
-    best, summaries = strongest(suspect, others, data.covariance_samples)
+    best, summaries = strongest(suspect, others, data.covariance)
     return ReconstructionResult(
         R=best.R,
         psnr=best.psnr,
         ssim=best.ssim,
         n_eval=len(best.originals),
-        covariance_estimator="ledoit-wolf",
-        n_covariance_samples=len(data.covariance_samples),
+        covariance_estimator=data.covariance.estimator,
+        n_covariance_samples=data.covariance.n_samples,
         attacker_data=data.description,
         lower_bound=data.lower_bound,
         release=config.release,

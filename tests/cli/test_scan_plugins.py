@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from modelscan_vicious.attacks.base import ATTACKS, Attack, AttackData, AttackNeeds, AttackOutcome
-from modelscan_vicious.metrics import fit_covariance, per_sample_risk, psnr, ssim
+from modelscan_vicious.metrics import per_sample_risk, psnr, ssim
 
 from scan_helpers import HIGH_RISK_GATE, report, scan
 
@@ -20,7 +20,7 @@ class ClassMeanAttack(Attack):
         train_classes, eval_classes = oracle(data.train).argmax(1), oracle(data.eval).argmax(1)
         means = {c: data.train[train_classes == c].mean(0) for c in np.unique(train_classes)}
         guesses = np.stack([means.get(c, data.train.mean(0)) for c in eval_classes]).astype(np.float32)
-        covariance = fit_covariance(data.covariance_samples.reshape(len(data.covariance_samples), -1))
+        covariance = data.covariance
         risks = per_sample_risk(data.eval, guesses, covariance)
         return AttackOutcome(guesses, float(risks.mean()), psnr(data.eval, guesses), ssim(data.eval, guesses), risks)
 

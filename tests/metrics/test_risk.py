@@ -135,3 +135,43 @@ def test_mismatched_shapes_are_rejected(samples, test_images):
         mahalanobis_distances(test_images, test_images, np.eye(3))
     with pytest.raises(ValueError, match="mean must be"):
         CovarianceModel(mean=np.zeros(3), precision=np.eye(4), estimator="oas", n_samples=2)
+
+
+def test_low_rank_ledoit_wolf_is_scikit_learns_estimate(monkeypatch):
+    """Large images take the Gram-matrix route; on a size both routes handle, they agree."""
+    from sklearn.covariance import LedoitWolf
+
+    from modelscan_vicious.metrics import risk
+
+    rng = np.random.default_rng(0)
+    basis = rng.normal(size=(6, 300))
+    samples = rng.normal(size=(80, 6)) @ basis + 0.3 * rng.normal(size=(80, 300))
+    monkeypatch.setattr(risk, "DENSE_MAX_FEATURES", 100)
+    low_rank = fit_covariance(samples)
+    assert low_rank.precision is None and low_rank.low_rank is not None and low_rank.n_samples == 80
+    fitted = LedoitWolf().fit(samples)
+    tests = rng.normal(size=(10, 6)) @ basis
+    expected = mahalanobis_distances(tests, fitted.location_, fitted.precision_)
+    np.testing.assert_allclose(low_rank.distances(tests, low_rank.mean), expected, rtol=1e-4)
+    recon = tests + 0.1 * rng.normal(size=tests.shape)
+    dense = risk.CovarianceModel(fitted.location_, fitted.precision_, "ledoit-wolf", 80)
+    np.testing.assert_allclose(per_sample_risk(tests, recon, low_rank), per_sample_risk(tests, recon, dense), rtol=1e-4)
+
+
+def test_low_rank_route_caps_its_samples_and_handles_rgb_224():
+    from modelscan_vicious.metrics import risk
+
+    rng = np.random.default_rng(1)
+    images = rng.random((risk.MAX_LOW_RANK_SAMPLES + 8, 3, 64, 64), dtype=np.float32)
+    cov = fit_covariance(images)
+    assert cov.n_samples == risk.MAX_LOW_RANK_SAMPLES and cov.dimension == 3 * 64 * 64
+    risks = per_sample_risk(images[:4], images[:4] * 0.9 + 0.05, cov)
+    assert risks.shape == (4,) and np.all(risks > 1)  # closer than the mean is
+
+
+def test_degenerate_samples_are_refused_on_the_low_rank_route(monkeypatch):
+    from modelscan_vicious.metrics import risk
+
+    monkeypatch.setattr(risk, "DENSE_MAX_FEATURES", 10)
+    with pytest.raises(ValueError, match="degenerate"):
+        fit_covariance(np.ones((5, 20)))

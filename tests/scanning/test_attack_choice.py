@@ -7,11 +7,12 @@ import numpy as np
 from modelscan_vicious.attacks.base import AttackOutcome
 from modelscan_vicious.attacks.rmle import rmle_invert, total_variation
 from modelscan_vicious.loading import load_model
+from modelscan_vicious.metrics import fit_covariance
 from modelscan_vicious.scanning.attack_choice import score, scored, strongest
 
 
-def _outcome(originals, reconstructions, covariance_samples):
-    s = score("inverse-network", originals, reconstructions, covariance_samples)
+def _outcome(originals, reconstructions, covariance):
+    s = score("inverse-network", originals, reconstructions, covariance)
     return scored("inverse-network", AttackOutcome(reconstructions, s.R, s.psnr, s.ssim, s.per_sample_risk), originals)
 
 
@@ -32,7 +33,7 @@ def test_rmle_matches_the_target_outputs_better_than_its_grey_start(tiny_models,
 def test_strongest_takes_rmle_only_when_it_reconstructs_better(digits_splits):
     rng = np.random.default_rng(0)
     images = digits_splits.pool.images[:40]
-    cov = digits_splits.train.images[:300]
+    cov = fit_covariance(digits_splits.train.images[:300])
     blurry = np.clip(images + rng.normal(0, 0.3, images.shape), 0, 1).astype(np.float32)
     surrogate = _outcome(images, blurry, cov)
     sharp = score("rmle", images[:10], images[:10] * 0.98, cov)
@@ -46,7 +47,7 @@ def test_strongest_takes_rmle_only_when_it_reconstructs_better(digits_splits):
 
 def test_strongest_prefers_the_attack_that_gains_most(digits_splits):
     images = digits_splits.pool.images[:40]
-    cov = digits_splits.train.images[:300]
+    cov = fit_covariance(digits_splits.train.images[:300])
     noise = np.random.default_rng(1).normal(0, 1, images.shape)
     surrogate = score("inverse-network", images, np.clip(images + 0.3 * noise, 0, 1).astype(np.float32), cov)
     better = score("better", images, np.clip(images + 0.15 * noise, 0, 1).astype(np.float32), cov)
