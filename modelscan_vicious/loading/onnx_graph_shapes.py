@@ -7,6 +7,9 @@ Fixed batch dimension: a graph exported with batch B0 often hard-codes it (Resha
 When the graph input's batch is fixed at B0, a constant Reshape or Expand target whose first
 entry equals B0 takes the runtime batch of its data input instead, so the copy trains on
 mini-batches; ONNX shapes never move the batch axis in a classifier, so this is the same graph.
+Likewise, with B0 = 1, a constant concatenated to runtime values along another axis (a vision
+transformer's class token, its `expand(batch, ...)` folded away by the exporter) is repeated over
+the runtime batch.
 """
 
 from __future__ import annotations
@@ -156,6 +159,22 @@ def _axes(b: GraphBuilder, n: OnnxNode, attribute_until: int) -> Any:
     return _shape_input(b, n, 1)
 
 
+def concat(tensors: list[torch.Tensor], axis: int, repeated: list[bool]) -> torch.Tensor:
+    """torch.cat, the `repeated` (batch-1 constant) inputs first repeated over the runtime batch."""
+    batch = next(t.shape[0] for t, r in zip(tensors, repeated) if not r)
+    return torch.cat([t.expand(batch, *t.shape[1:]) if r else t for t, r in zip(tensors, repeated)], axis)
+
+
+def _concat(b: GraphBuilder, n: OnnxNode) -> Converted:
+    axis, names = int(n.attrs["axis"]), [name for name in n.inputs if name]
+    rank = b.rank(names[0])
+    if b.fixed_batch == 1 and rank and axis % rank != 0 and not all(b.is_constant(name) for name in names):
+        repeated = [b.is_constant(name) and b.constants[name].shape[0] == 1 for name in names]
+        if any(repeated):
+            return b.call(concat, b.input_tensors(n), axis, repeated)
+    return b.call(torch.cat, b.input_tensors(n), axis)
+
+
 def _split(b: GraphBuilder, n: OnnxNode) -> Converted:
     sizes = n.attrs.get("split") if n.opset < 13 else _shape_input(b, n, 1)
     parts = b.call(split, b.tensor(n.inputs[0]), int(n.attrs["axis"]), sizes or None, len(n.outputs))
@@ -174,7 +193,7 @@ def _slice(b: GraphBuilder, n: OnnxNode) -> Converted:
 def _constant_of_shape(b: GraphBuilder, n: OnnxNode) -> Converted:
     value = n.attrs.get("value")
     array = numpy_helper.to_array(value) if value is not None else np.zeros(1, dtype=np.float32)
-    dtype = torch.from_numpy(array.astype(np.float32) if array.dtype.kind == "f" else array).dtype
+    dtype = torch.from_numpy(np.empty(0, np.float32 if array.dtype.kind == "f" else array.dtype)).dtype
     return b.call(constant_of_shape, b.tensor(n.inputs[0]), array.reshape(-1)[0].item(), dtype)
 
 
@@ -201,7 +220,7 @@ OPERATORS: dict[str, Operator] = {
     ),
     "Squeeze": operator(lambda b, n: b.call(squeeze, b.tensor(n.inputs[0]), _axes(b, n, 13)), "axes"),
     "Unsqueeze": operator(lambda b, n: b.call(unsqueeze, b.tensor(n.inputs[0]), _axes(b, n, 13)), "axes"),
-    "Concat": operator(lambda b, n: b.call(torch.cat, b.input_tensors(n), int(n.attrs["axis"])), "axis"),
+    "Concat": operator(_concat, "axis"),
     "Split": operator(_split, "axis", "split", "num_outputs"),
     "Slice": operator(_slice, "starts", "ends", "axes"),
     "Gather": operator(

@@ -66,7 +66,57 @@ class ResNetish(nn.Module):
         return F.adaptive_avg_pool2d(x, 1).flatten(1) @ self.weight + self.bias
 
 
-NETS = {"mlp": (Mlp, (1, 4, 4)), "cnn": (Cnn, (2, 8, 8)), "resnet": (ResNetish, (1, 8, 8))}
+class TinyVit(nn.Module):
+    """Patches, a class token expanded to the batch, position embedding, LayerNorm, attention, GELU."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.patch = nn.Conv2d(1, 8, 4, stride=4)
+        self.cls = nn.Parameter(torch.randn(1, 1, 8))
+        self.pos = nn.Parameter(torch.randn(1, 5, 8) * 0.1)
+        self.norm = nn.LayerNorm(8)
+        self.qkv = nn.Linear(8, 24)
+        self.mlp = nn.Sequential(nn.Linear(8, 16), nn.GELU(), nn.Linear(16, 8))
+        self.head = nn.Linear(8, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.patch(x).flatten(2).transpose(1, 2)
+        x = torch.cat([self.cls.expand(x.shape[0], -1, -1), x], dim=1) + self.pos
+        q, k, v = self.qkv(self.norm(x)).chunk(3, dim=-1)
+        x = x + torch.softmax(q @ k.transpose(1, 2) / 8**0.5, dim=-1) @ v
+        x = x + self.mlp(self.norm(x))
+        return self.head(x[:, 0])
+
+
+class TinyMobile(nn.Module):
+    """ReLU6, depthwise conv, instance norm, PReLU, hard-swish, upsampling, ceil-mode average pooling,
+    squeeze-excitation, SiLU, dropout."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3, stride=2, padding=1)
+        self.depthwise = nn.Conv2d(4, 4, 3, padding=1, groups=4)
+        self.norm = nn.InstanceNorm2d(4, affine=True)
+        self.prelu = nn.PReLU(4)
+        self.excite = nn.Linear(4, 4)
+        self.fc = nn.Sequential(nn.Dropout(0.2), nn.Linear(4, 3))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.hardswish(self.prelu(self.norm(self.depthwise(F.relu6(self.conv(x))))))
+        x = F.interpolate(x, scale_factor=2.0, mode="nearest")
+        x = F.avg_pool2d(x, 3, stride=2, padding=1, ceil_mode=True, count_include_pad=False)
+        x = F.silu(x * torch.sigmoid(self.excite(x.mean((2, 3))))[:, :, None, None])
+        return self.fc(F.adaptive_avg_pool2d(x, 1).flatten(1))
+
+
+NETS = {
+    "mlp": (Mlp, (1, 4, 4)),
+    "cnn": (Cnn, (2, 8, 8)),
+    "resnet": (ResNetish, (1, 8, 8)),
+    "vit": (TinyVit, (1, 8, 8)),
+    "mobile": (TinyMobile, (1, 8, 8)),
+}
+BASIC_NETS = ("mlp", "cnn", "resnet")
 
 
 def build(name: str) -> nn.Module:
@@ -168,7 +218,8 @@ def assert_retrainable(module: nn.Module, shape: tuple[int, ...]) -> None:
 
 
 def weight_count(model: onnx.ModelProto) -> int:
-    """Elements of the constant weights feeding Conv, Gemm, MatMul (+ its bias Add), BatchNormalization."""
+    """Elements of the constant weights feeding the layer operators (Conv, Gemm, MatMul + its bias Add,
+    the normalisations, PRelu)."""
     constants = {t.name: t for t in model.graph.initializer}
     constants |= {n.output[0]: a.t for n in model.graph.node if n.op_type == "Constant" for a in n.attribute}
     size = {name: int(np.prod(t.dims)) for name, t in constants.items()}
@@ -181,6 +232,9 @@ def weight_count(model: onnx.ModelProto) -> int:
         "Gemm": (1, 2),
         "MatMul": (1,),
         "BatchNormalization": (1, 2),
+        "LayerNormalization": (1, 2),
+        "InstanceNormalization": (1, 2),
+        "PRelu": (1,),
     }
     total, matmuls = 0, set()
     for node in model.graph.node:
