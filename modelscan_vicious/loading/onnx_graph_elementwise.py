@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import operator as python_operator  # comparisons: torch.eq etc. refuse a scalar first operand
 from collections.abc import Callable
 from typing import Any
 
@@ -172,9 +173,9 @@ OPERATORS: dict[str, Operator] = {
     "Mul": _binary(torch.mul),
     "Div": _binary(onnx_div),
     "Pow": _binary(torch.pow),
-    "Equal": _binary(torch.eq),
-    "Less": _binary(torch.lt),
-    "Greater": _binary(torch.gt),
+    "Equal": _binary(python_operator.eq),
+    "Less": _binary(python_operator.lt),
+    "Greater": _binary(python_operator.gt),
     "Where": operator(lambda b, n: b.call(torch.where, *b.input_tensors(n))),
     "Sum": _variadic("sum"),
     "Mean": _variadic("mean"),

@@ -40,6 +40,18 @@ W = _f32(3, 2, 3, 3)
 CASES = {
     "maxpool_asymmetric_pads": ([_node("MaxPool", kernel_shape=[3, 3], strides=[2, 2], pads=[0, 1, 1, 0])], {}),
     "maxpool_ceil_mode": ([_node("MaxPool", kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1)], {}),
+    "maxpool_ceil_padded": (
+        [_node("MaxPool", kernel_shape=[2, 2], strides=[2, 2], pads=[1, 1, 1, 1], ceil_mode=1)],
+        {},
+    ),
+    "maxpool_ceil_asymmetric": (
+        [_node("MaxPool", kernel_shape=[3, 3], strides=[2, 2], pads=[0, 0, 2, 1], ceil_mode=1)],
+        {},
+    ),
+    "avgpool_ceil_asymmetric": (
+        [_node("AveragePool", kernel_shape=[3, 3], strides=[2, 2], pads=[1, 0, 0, 2], ceil_mode=1)],
+        {},
+    ),
     "maxpool_same_lower": ([_node("MaxPool", kernel_shape=[2, 2], auto_pad="SAME_LOWER")], {}),
     "maxpool_dilated": ([_node("MaxPool", kernel_shape=[2, 2], dilations=[2, 2], pads=[1, 1, 1, 1])], {}),
     "avgpool_excluding_pads": ([_node("AveragePool", kernel_shape=[3, 3], pads=[1, 1, 1, 1])], {}),
@@ -142,7 +154,7 @@ CASES = {
     ),
     "equal_not_where": (
         [
-            helper.make_node("Greater", ["x", "h"], ["g"]),
+            helper.make_node("Less", ["h", "x"], ["g"]),  # a scalar first: torch.lt would refuse it
             helper.make_node("Not", ["g"], ["n"]),
             helper.make_node("Equal", ["n", "t"], ["e"]),
             _node("Where", ["e", "x", "z"]),
