@@ -27,9 +27,10 @@ def reinitialise(module: nn.Module, seed: int) -> nn.Module:
 
     Works on any module, including TorchScript and converted ONNX graphs whose layers cannot be
     asked to `reset_parameters()`: matrices and kernels get Kaiming-uniform, biases uniform in
-    +-1/sqrt(fan_in), 1-D scales 1, and normalisation statistics their initial values.
+    +-1/sqrt(fan_in), 1-D scales 1 (PReLU slopes 0.25), and normalisation statistics their initial values.
     """
     generator = torch.Generator().manual_seed(seed)
+    prelu_prefixes = {name for name, sub in module.named_modules() if isinstance(sub, nn.PReLU)}
     fan_in_of: dict[str, int] = {}
     for name, param in module.named_parameters():
         prefix = name.rsplit(".", 1)[0] if "." in name else ""
@@ -47,6 +48,8 @@ def reinitialise(module: nn.Module, seed: int) -> nn.Module:
             param.copy_(torch.empty(param.shape).uniform_(-bound, bound, generator=generator))
         elif name.endswith("bias"):
             param.zero_()
+        elif prefix in prelu_prefixes:
+            param.fill_(0.25)  # nn.PReLU's default slope; 1.0 would make it the identity
         else:
             param.fill_(1.0)
     for name, buffer in module.named_buffers():

@@ -200,3 +200,12 @@ def test_weight_decay_shrinks_the_weights(digits):
         )
     norm = {d: float(m[1].weight.detach().norm()) for d, m in trained.items()}
     assert norm[1.0] < 0.8 * norm[0.0]
+
+
+def test_reinitialise_gives_prelu_its_default_slope():
+    net = nn.Sequential(nn.Linear(4, 3), nn.PReLU(3), nn.BatchNorm1d(3))
+    with torch.no_grad():
+        net[1].weight.fill_(0.9)
+        net[2].weight.fill_(0.5)
+    reinitialise(net, seed=0)
+    assert torch.all(net[1].weight == 0.25) and torch.all(net[2].weight == 1.0)
