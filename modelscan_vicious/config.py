@@ -48,6 +48,7 @@ DEFAULT_MAX_MEMORY = "8G"
 RELEASE_CHOICES = ("logits", "softmax", "label")  # plus "top-K" for K >= 1
 DEVICES = ("auto", "cpu", "cuda")
 FORMATS = ("json", "html", "sarif")
+EXECUTORS = ("local", "ray")
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,11 @@ class ScanConfig:
     containment: bool = True  # False only for measuring its overhead (--no-containment)
     allow_weak_containment: bool = False
     sources: tuple[tuple[str, str], ...] = ()  # (setting, "default" | "file <path>" | "flag"), for the report
+    # Batch scans (none of these changes a report's numbers, so settings_dict leaves them out):
+    cache_dir: Path | None = None  # the reference cache; None: no cache (--no-cache)
+    executor: str = "local"  # "local" (--jobs processes) | "ray"
+    ray_address: str | None = None  # --ray-address; None: a local Ray cluster
+    force: bool = False  # rescan models whose reports are up to date
 
     def __post_init__(self) -> None:
         parse_release(self.release)
@@ -85,6 +91,8 @@ class ScanConfig:
             raise UsageError(f"--format takes a comma list of {', '.join(FORMATS)}, got {','.join(self.formats)!r}")
         if str(self.output_dir) == "-" and self.formats != ("json",):
             raise UsageError("--output - writes the JSON report to stdout; use it with --format json")
+        if self.executor not in EXECUTORS:
+            raise UsageError(f"--executor must be one of {', '.join(EXECUTORS)}, got {self.executor!r}")
         if self.jobs < 1:
             raise UsageError(f"--jobs must be at least 1, got {self.jobs}")
         if self.pixel_range not in ("auto", "0-1", "0-255"):

@@ -41,6 +41,11 @@ _KEY_TYPES: dict[str, str] = {
     "timeout": "float",
     "max-memory": "str",
     "allow-weak-containment": "bool",
+    "cache-dir": "path",
+    "no-cache": "bool",
+    "executor": "str",
+    "ray-address": "str",
+    "force": "bool",
 }
 FILE_KEYS = tuple(_KEY_TYPES)
 

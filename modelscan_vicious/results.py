@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-SCHEMA_VERSION = "1.1.0"
+SCHEMA_VERSION = "1.2.0"
 
 
 @dataclass(frozen=True)
@@ -140,6 +140,19 @@ class ContainmentInfo:
 
 
 @dataclass(frozen=True)
+class ReferenceCacheInfo:
+    """Where the honest references came from (README "Reference cache")."""
+
+    status: str  # the references: "hit" (loaded from the cache) | "miss" (trained) | "off" (--no-cache)
+    key: str | None  # the cache key of the references; None when the cache was off
+    stored: bool  # a miss whose trained references were stored in the cache
+    attack_outcomes: str  # the reference attack on them: "hit" | "miss" | "off" | "not-run"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class ScanResult:
     model: ModelInfo | None  # None when the model could not be loaded
     model_path: str
@@ -154,6 +167,7 @@ class ScanResult:
     tool_version: str = ""
     schema_version: str = SCHEMA_VERSION
     containment: ContainmentInfo | None = None  # None: scanned in-process (--no-containment)
+    reference_cache: ReferenceCacheInfo | None = None  # None: the references stage did not run
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -169,4 +183,5 @@ class ScanResult:
             "plugins": [p.to_dict() for p in self.plugins],
             "mitigations": [m.to_dict() for m in self.mitigations],
             "containment": self.containment.to_dict() if self.containment else None,
+            "reference_cache": self.reference_cache.to_dict() if self.reference_cache else None,
         }

@@ -46,6 +46,11 @@ DEFAULTS: dict[str, Any] = {
     "timeout": None,
     "max-memory": DEFAULT_MAX_MEMORY,
     "allow-weak-containment": False,
+    "cache-dir": None,  # None: the per-user cache folder (reference_cache.default_cache_dir)
+    "no-cache": False,
+    "executor": "local",
+    "ray-address": None,  # None: a local Ray cluster
+    "force": False,
 }
 assert set(DEFAULTS) == set(FILE_KEYS), "every setting has one default and one file key"
 
@@ -101,7 +106,17 @@ def build_config(values: Mapping[str, Any], sources: Mapping[str, str], *, conta
         containment=containment,
         allow_weak_containment=bool(values["allow-weak-containment"]),
         sources=tuple(sorted(sources.items())),
+        cache_dir=None if values["no-cache"] else _cache_dir(values["cache-dir"]),
+        executor=str(values["executor"]),
+        ray_address=str(values["ray-address"]) if values["ray-address"] is not None else None,
+        force=bool(values["force"]),
     )
+
+
+def _cache_dir(value: Any) -> Path:
+    from modelscan_vicious.scanning.reference_cache import default_cache_dir
+
+    return Path(value).expanduser() if value is not None else default_cache_dir()
 
 
 def _text(value: Any) -> str | None:

@@ -21,6 +21,8 @@ Examples:
 
   modelscan-vicious scan model.pt --labels small.csv -o - | jq .verdict
 
+  modelscan-vicious scan --manifest models.txt --labels small.csv --executor ray
+
 Settings can also come from modelscan-vicious.toml or \\[tool.modelscan-vicious] in pyproject.toml \
 (keys as the flags, e.g. fail-on-risk = 1.3); flags win over the file.
 """
@@ -29,8 +31,11 @@ Settings can also come from modelscan-vicious.toml or \\[tool.modelscan-vicious]
 def scan_command(
     ctx: typer.Context,
     models: Annotated[
-        list[Path], typer.Argument(help="ONNX (.onnx) or TorchScript (.pt) classifiers, or folders holding them.")
-    ],
+        list[Path] | None,
+        typer.Argument(
+            help="ONNX (.onnx) or TorchScript (.pt) classifiers, or folders holding them.", show_default=False
+        ),
+    ] = None,
     labels: Annotated[
         Path | None, typer.Option(help="Small labelled CSV: label + pixel columns, or path,label.")
     ] = DEFAULTS["labels"],
@@ -90,6 +95,25 @@ def scan_command(
             **_FLAG,
         ),
     ] = DEFAULTS["allow-weak-containment"],
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option(help="Reference cache folder (default: $XDG_CACHE_HOME/modelscan-vicious or ~/.cache/...)."),
+    ] = DEFAULTS["cache-dir"],
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Train the honest references afresh and cache nothing.", **_FLAG)
+    ] = DEFAULTS["no-cache"],
+    manifest: Annotated[
+        Path | None, typer.Option(help="File listing models to scan, one path per line (# comments).")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Rescan models whose reports are up to date.", **_FLAG)
+    ] = DEFAULTS["force"],
+    executor: Annotated[
+        str, typer.Option(help="local (--jobs processes) or ray (one task per model on a Ray cluster).")
+    ] = DEFAULTS["executor"],
+    ray_address: Annotated[
+        str | None, typer.Option(help="Ray cluster to use with --executor ray (default: start a local one).")
+    ] = DEFAULTS["ray-address"],
     config: Annotated[
         Path | None,
         typer.Option(
@@ -106,13 +130,15 @@ def scan_command(
     ] = False,
 ) -> None:
     """Scan MODEL... for vicious training; exit 0 passed, 1 risk found, 2 scan error, 3 nothing scanned, 4 usage."""
+    from modelscan_vicious.commands.batch import read_manifest
     from modelscan_vicious.commands.scan_runner import run_scan
     from modelscan_vicious.config_file import load_settings
     from modelscan_vicious.settings import build_config, merge_settings
 
     file = load_settings(config, Path.cwd())
     values, sources = merge_settings(_typed_flags(ctx), file)
-    raise typer.Exit(run_scan(models, build_config(values, sources, containment=not no_containment)))
+    listed = [*(models or []), *(read_manifest(manifest) if manifest is not None else [])]
+    raise typer.Exit(run_scan(listed, build_config(values, sources, containment=not no_containment)))
 
 
 def _typed_flags(ctx: typer.Context) -> dict[str, Any]:

@@ -15,6 +15,7 @@ def run_scan(models: list[Path], config: ScanConfig) -> int:
     """Scan each model, write its reports, print a summary; return the worst exit code."""
     from rich.console import Console
 
+    from modelscan_vicious.commands.batch import skip_up_to_date
     from modelscan_vicious.reports import write_reports, write_sarif
     from modelscan_vicious.scanning.parallel import scan_many
 
@@ -25,7 +26,8 @@ def run_scan(models: list[Path], config: ScanConfig) -> int:
         console.print("nothing to scan" if given else "nothing to scan: no model given")
         return EXIT_NOTHING_SCANNED
     stems = _report_stems(models)
-    results, worst = [], EXIT_PASSED
+    models, stems, results = skip_up_to_date(models, stems, config, console)  # resuming a batch
+    worst = max([EXIT_PASSED, *(result.verdict.exit_code for result in results)])
 
     def stage_reporter(index: int, path: Path):
         return _status(console, f"[{index + 1}/{len(models)}] {path.name}", config.quiet)

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from modelscan_vicious.config import ScanConfig
+from modelscan_vicious.containment.cache_channel import LOOKUP_PREFIX, ScannerCache
 from modelscan_vicious.containment.sandbox import SandboxSpec
 from modelscan_vicious.containment.worker import OUTCOME_FILE, REQUEST_FILE, STAGE_PREFIX, WorkerRequest
 from modelscan_vicious.detectors.calibration import CALIBRATION_ENV
@@ -52,10 +53,18 @@ _PASSED_PREFIXES = (
 
 
 def scan_contained(path: Path, config: ScanConfig, on_stage: Callable[[str], None] = lambda _: None) -> ScanResult:
-    """Scan one model in a contained worker; raise ScanError (one line) when there is nothing to report."""
+    """Scan one model in a contained worker; raise ScanError (one line) when there is nothing to report.
+
+    The reference cache, when configured, crosses into the worker's scratch folder and back through
+    `cache_channel.py`; the worker never sees the cache folder."""
+    from dataclasses import replace
+
     import torch
 
+    from modelscan_vicious.scanning.reference_cache import DirectoryCache
+
     scratch = Path(tempfile.mkdtemp(prefix="modelscan-vicious-"))
+    cache = ScannerCache(DirectoryCache(config.cache_dir) if config.cache_dir is not None else None, scratch)
     try:
         request = WorkerRequest(
             model=path,
@@ -66,12 +75,14 @@ def scan_contained(path: Path, config: ScanConfig, on_stage: Callable[[str], Non
             allow_weak=config.allow_weak_containment,
         )
         (scratch / REQUEST_FILE).write_bytes(pickle.dumps(request))
-        returncode, stopped = _run_worker(scratch, path, config, on_stage)
+        returncode, stopped = _run_worker(scratch, path, config, on_stage, cache)
         try:
-            return _answer(scratch, path, config, returncode, stopped)
+            result = _answer(scratch, path, config, returncode, stopped)
         except ScanError:
             _show_worker_log(scratch)
             raise
+        worker_cache_status = (_read_outcome(scratch) or {}).get("reference_cache")
+        return replace(result, reference_cache=cache.collect(worker_cache_status))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -103,7 +114,7 @@ def _data_paths(config: ScanConfig) -> tuple[str, ...]:
     return tuple(paths)
 
 
-def _run_worker(scratch: Path, path: Path, config: ScanConfig, on_stage) -> tuple[int, str]:
+def _run_worker(scratch: Path, path: Path, config: ScanConfig, on_stage, cache: ScannerCache) -> tuple[int, str]:
     """Run the worker to its end or to a limit; returns (return code, which limit stopped it or "")."""
     env = {k: v for k, v in os.environ.items() if k in _PASSED_ENVIRONMENT or k.startswith(_PASSED_PREFIXES)}
     env.update(HOME=str(scratch), TMPDIR=str(scratch), XDG_CACHE_HOME=str(scratch), MALLOC_ARENA_MAX="2")
@@ -113,14 +124,14 @@ def _run_worker(scratch: Path, path: Path, config: ScanConfig, on_stage) -> tupl
         # (and the report records them as given); Landlock, not the working directory, limits access.
         worker = subprocess.Popen(
             command,
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE,  # the answers to its reference cache lookups
             stdout=subprocess.PIPE,
             stderr=log,
             cwd=os.getcwd(),
             env=env,
             start_new_session=True,
         )
-    reader = threading.Thread(target=_forward_stages, args=(worker.stdout, on_stage), daemon=True)
+    reader = threading.Thread(target=_forward_stages, args=(worker.stdout, on_stage, cache, worker.stdin), daemon=True)
     reader.start()
     deadline = time.monotonic() + config.timeout_s
     stopped = ""
@@ -135,14 +146,18 @@ def _run_worker(scratch: Path, path: Path, config: ScanConfig, on_stage) -> tupl
         time.sleep(POLL_SECONDS)
     worker.wait()
     reader.join(timeout=5)
+    if worker.stdin is not None:
+        worker.stdin.close()
     return worker.returncode, stopped
 
 
-def _forward_stages(stream, on_stage) -> None:
+def _forward_stages(stream, on_stage, cache: ScannerCache, reply) -> None:
     for raw in iter(lambda: stream.readline(256), b""):
         line = raw.decode("utf-8", "replace").strip()
         if line.startswith(STAGE_PREFIX):
             on_stage(line[len(STAGE_PREFIX) :])
+        elif line.startswith(LOOKUP_PREFIX):
+            cache.answer(line, reply)
 
 
 def _resident_bytes(pid: int) -> int:

@@ -78,11 +78,13 @@ def _scan(request: WorkerRequest, scratch: Path, mechanisms: list[str]) -> dict:
     import torch
 
     from modelscan_vicious.containment import landlock
+    from modelscan_vicious.containment.cache_channel import WorkerCache
     from modelscan_vicious.containment.result_codec import encode_result
     from modelscan_vicious.containment.sandbox import restrict_files
     from modelscan_vicious.loading import inspect_model
     from modelscan_vicious.results import ContainmentInfo
     from modelscan_vicious.scanning.pipeline import scan_model
+    from modelscan_vicious.scanning.reference_cache import using_cache
 
     torch.set_num_threads(request.threads)
     model_files = [request.model.absolute(), *inspect_model(request.model)]  # static checks: nothing runs
@@ -91,7 +93,9 @@ def _scan(request: WorkerRequest, scratch: Path, mechanisms: list[str]) -> dict:
             restrict_files(request.sandbox, (*map(str, model_files), *request.data_paths))
         except landlock.LandlockUnavailable as err:
             raise RuntimeError(f"narrowing file access failed: {err}") from err
-    result = scan_model(request.model, request.config, on_stage=_report_stage)
+    cache = WorkerCache(scratch) if request.config.cache_dir is not None else None
+    with using_cache(cache):
+        result = scan_model(request.model, request.config, on_stage=_report_stage)
     containment = ContainmentInfo(
         mechanisms=sorted(set(mechanisms)),
         weak=is_weak(mechanisms),
@@ -100,7 +104,11 @@ def _scan(request: WorkerRequest, scratch: Path, mechanisms: list[str]) -> dict:
         files_read=[str(p) for p in model_files],
     )
     encode_result(replace(result, containment=containment), scratch)
-    return {"status": "ok", "peak_memory_bytes": _peak_memory_bytes()}
+    return {
+        "status": "ok",
+        "peak_memory_bytes": _peak_memory_bytes(),
+        "reference_cache": cache.used if cache is not None else {},
+    }
 
 
 def is_weak(mechanisms: list[str]) -> bool:

@@ -36,6 +36,7 @@ from modelscan_vicious.scanning import stages
 from modelscan_vicious.scanning.attack_data import NOISE_AUX, prepare_attack_data
 from modelscan_vicious.scanning.environment import environment
 from modelscan_vicious.scanning.plugins import ATTACKS, DETECTORS
+from modelscan_vicious.scanning.reference_outcomes import reference_outcomes
 from modelscan_vicious.scanning.references import match_confidence, reference_copier, train_references
 from modelscan_vicious.scanning.stages import AttackResults, LoadedInputs, ReferenceAttack, ReferenceSet, StageCallback
 from modelscan_vicious.scanning.verdict import decide, error_verdict
@@ -230,13 +231,7 @@ def _reference_attack(
 
     full = run(loaded.predict, loaded.model.output_kind, "logits")
     released = full if config.release == "logits" else run(loaded.predict, loaded.model.output_kind, config.release)
-    ref_full, ref_released = [], []
-    for reference in references.references:
-        predict = module_predictor(reference.module, config.device)
-        ref_full.append(run(predict, reference.output_kind, "logits"))
-        ref_released.append(
-            ref_full[-1] if config.release == "logits" else run(predict, reference.output_kind, config.release)
-        )
+    ref_full, ref_released = reference_outcomes(attack, loaded, references, config, run)  # cached
     return ReferenceAttack(attack.name, full, released, ref_full, ref_released)
 
 

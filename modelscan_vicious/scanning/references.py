@@ -2,38 +2,127 @@
 
 Each copy takes a recipe (`detectors/references.py`), learns from the labelled set plus the attacker's
 inputs pseudo-labelled by the suspect's top-1 prediction, and gets back batch norm the export froze
-or folded. Probability-output references are then re-tempered to the suspect's confidence.
+or folded. Probability-output references are then re-tempered to the suspect's confidence (not cached:
+the temperatures depend on the suspect's own outputs, and take milliseconds). Trained references are
+cached by what determines them (`reference_cache.py`, `reference_key.py`).
 """
 
 from __future__ import annotations
 
 import copy
+from dataclasses import asdict
+from functools import partial
 
 import numpy as np
 
+from modelscan_vicious import __version__
 from modelscan_vicious.config import ScanConfig
 from modelscan_vicious.detectors.calibration import CALIBRATION_LABELLED_ROWS
 from modelscan_vicious.detectors.confidence import Tempered, floored_log_confidence, matching_temperature
 from modelscan_vicious.detectors.references import reference_recipes
 from modelscan_vicious.loading.batch_norm import use_batch_statistics
 from modelscan_vicious.loading.folded_batch_norm import fold_batch_norm, has_folded_batch_norm, insert_batch_norm
+from modelscan_vicious.scanning.reference_cache import (
+    REFERENCES,
+    CachedReferences,
+    CacheEntryError,
+    ReferenceCache,
+    active_cache,
+    read_references,
+    write_references,
+)
+from modelscan_vicious.scanning.reference_key import (
+    architecture_fingerprint,
+    array_digest,
+    execution_environment,
+    reference_key,
+)
 from modelscan_vicious.scanning.stages import LoadedInputs, Reference, ReferenceSet, TrainableFactory
 from modelscan_vicious.training.classifier import module_predictor, reinitialise, train_classifier
 
 
-def train_references(loaded: LoadedInputs, config: ScanConfig) -> ReferenceSet:
+def train_references(loaded: LoadedInputs, config: ScanConfig, *, cache: ReferenceCache | None = None) -> ReferenceSet:
     """Honest copies trained from scratch, each by its recipe, with the report's notes on how they were
-    trained (recipes, a small labelled set, batch norm given back where it was traced-frozen or folded)."""
-    from modelscan_vicious.training.architectures import build_classifier
+    trained (recipes, a small labelled set, batch norm given back where it was traced-frozen or folded).
 
-    model, labelled, trainable = loaded.model, loaded.labelled, loaded.trainable
+    With a cache (`cache`, else the one `reference_cache.using_cache` made active), trained references
+    are looked up by `reference_key.py`'s key first and stored after training. Either way the references
+    are rebuilt from their state dicts, so a hit gives bit-identical references to a fresh training. The
+    stage leaves the global random generators as it found them, whichever path it took.
+    """
+    import torch
+
+    cache = cache if cache is not None else active_cache()
+    images, labels = _training_set(loaded)
+    folded = loaded.trainable is not None and has_folded_batch_norm(loaded.trainable())
+    devices = [torch.cuda.current_device()] if config.device == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        key = _cache_key(loaded, config, images, labels, folded) if cache is not None else ""
+        entry = _cached(cache, key)
+        if entry is None:
+            entry = _train(loaded, config, images, labels, folded)
+            if cache is not None:
+                cache.store(key, REFERENCES, partial(write_references, entry=entry))
+        references = [
+            Reference(_rebuilt(loaded, state, config), kind) for state, kind in zip(entry.states, entry.output_kinds)
+        ]
+    return ReferenceSet(references, list(entry.notes))
+
+
+def _cached(cache: ReferenceCache | None, key: str) -> CachedReferences | None:
+    if cache is None:
+        return None
+    folder = cache.lookup(key, REFERENCES)
+    if folder is None:
+        return None
+    try:
+        return read_references(folder)
+    except CacheEntryError as err:  # verified digests, yet unreadable: an entry we did not write
+        cache.reject(key, REFERENCES, err)
+        return None
+
+
+def _training_set(loaded: LoadedInputs) -> tuple[np.ndarray, np.ndarray]:
+    """The labelled set plus the attacker's inputs, pseudo-labelled by the suspect's top-1 prediction."""
     reference_images = loaded.prepared.reference_images
     pseudo = loaded.predict(reference_images).argmax(1)
-    images = np.concatenate([labelled.images, reference_images])
-    labels = np.concatenate([labelled.labels, pseudo])
-    folded = trainable is not None and has_folded_batch_norm(trainable())
+    images = np.concatenate([loaded.labelled.images, reference_images])
+    return images, np.concatenate([loaded.labelled.labels, pseudo])
+
+
+def _cache_key(loaded: LoadedInputs, config: ScanConfig, images: np.ndarray, labels: np.ndarray, folded: bool) -> str:
+    model = loaded.model
+    if loaded.trainable is not None:
+        architecture = architecture_fingerprint(loaded.trainable())
+    else:
+        architecture = f"black-box standard cnn {list(model.input_shape)} {model.n_outputs}"
+    return reference_key(
+        {
+            "tool_version": __version__,
+            "architecture": architecture,
+            "output_kind": model.output_kind,
+            "folded_batch_norm": folded,
+            "images": array_digest(images.astype(np.float32, copy=False)),
+            "labels": array_digest(labels.astype(np.int64, copy=False)),
+            "labelled_rows": len(loaded.labelled.labels),
+            "seed": config.seed,
+            "recipes": [asdict(r) for r in reference_recipes(config.budget.n_references)],
+            "reference_epochs": config.budget.reference_epochs,
+            "scaling": config.scaling.to_dict(),
+            "execution": execution_environment(config.device),
+        }
+    )
+
+
+def _train(
+    loaded: LoadedInputs, config: ScanConfig, images: np.ndarray, labels: np.ndarray, folded: bool
+) -> CachedReferences:
+    """Train every reference by its recipe; their state dicts (on the CPU), output kinds and notes."""
+    from modelscan_vicious.training.architectures import build_classifier
+
+    model, trainable = loaded.model, loaded.trainable
     recipes = reference_recipes(config.budget.n_references)
-    references, rewritten, inserted = [], 0, []
+    states, kinds, rewritten, inserted = [], [], 0, []
     for i, recipe in enumerate(recipes):
         seed = config.seed * 1000 + i
         if trainable is not None:
@@ -58,17 +147,28 @@ def train_references(loaded: LoadedInputs, config: ScanConfig) -> ReferenceSet:
             device=config.device,
         )
         fold_batch_norm(inserted)  # back to the suspect's graph, as its exporter did
-        if rewritten or inserted:  # an unmodified copy with the trained state: eval-mode graphs for use
-            assert trainable is not None  # only copies of the suspect get batch norm back
-            trained = _with_state(trainable(), trained)
-        references.append(Reference(trained, kind))
+        states.append({name: value.detach().cpu().clone() for name, value in trained.state_dict().items()})
+        kinds.append(kind)
     notes = ["references trained with the recipes " + ", ".join(r.name for r in recipes)]
-    if len(labelled.labels) < CALIBRATION_LABELLED_ROWS:
+    if len(loaded.labelled.labels) < CALIBRATION_LABELLED_ROWS:
         notes.append(
-            f"{len(labelled.labels)} labelled rows, fewer than the {CALIBRATION_LABELLED_ROWS} the calibration "
-            "was fitted with: the references learn from fewer examples, so P(vicious) is less certain"
+            f"{len(loaded.labelled.labels)} labelled rows, fewer than the {CALIBRATION_LABELLED_ROWS} the "
+            "calibration was fitted with: the references learn from fewer examples, so P(vicious) is less certain"
         )
-    return ReferenceSet(references, notes + _batch_norm_notes(rewritten, len(inserted)))
+    return CachedReferences(states, kinds, notes + _batch_norm_notes(rewritten, len(inserted)))
+
+
+def _rebuilt(loaded: LoadedInputs, state: dict, config: ScanConfig):
+    """A fresh, unmodified copy (eval-mode graphs: traced batch norm frozen again, folded batch norm
+    folded) carrying a trained reference's weights and statistics."""
+    from modelscan_vicious.training.architectures import build_classifier
+
+    if loaded.trainable is not None:
+        fresh = loaded.trainable()
+    else:
+        fresh = build_classifier("cnn", loaded.model.input_shape, loaded.model.n_outputs)
+    fresh.load_state_dict(state)
+    return fresh.to(config.device).eval()
 
 
 def _batch_norm_notes(rewritten: int, inserted: int) -> list[str]:
@@ -107,12 +207,6 @@ def match_confidence(trained: ReferenceSet, loaded: LoadedInputs, config: ScanCo
         "probability floor depends on confidence, not on vicious training"
     )
     return ReferenceSet(matched, [*trained.notes, note])
-
-
-def _with_state(fresh, trained):
-    """`fresh` (an unmodified copy, eval-mode graphs) carrying `trained`'s weights and statistics."""
-    fresh.load_state_dict(trained.state_dict())
-    return fresh.to(next(trained.parameters()).device).eval()
 
 
 def reference_copier(module, trainable: TrainableFactory | None):

@@ -1,0 +1,151 @@
+"""Batch scans: model lists from manifest files, and resuming a batch from the reports it already wrote.
+
+A report is up to date, and its model is skipped unless `--force`, when `<output-dir>/<stem>.json`
+(and the other requested per-model formats) exists and records the same model path and sha256, the
+same tool version and the same settings (`settings`, less `sources`: where a value came from does not
+change the scan), and is newer than the labelled CSV and the auxiliary data. A skipped model's
+verdict counts in the exit code, and its report's result joins the SARIF file and `--output -`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from modelscan_vicious.config import ScanConfig
+from modelscan_vicious.errors import UsageError
+from modelscan_vicious.results import (
+    ContainmentInfo,
+    Evidence,
+    MitigationResult,
+    ModelInfo,
+    PluginOutcome,
+    ReconstructionResult,
+    ReferenceCacheInfo,
+    ScanResult,
+    Verdict,
+    ViciousnessResult,
+)
+
+_PER_MODEL_FORMATS = ("json", "html")
+_VOLATILE_SETTINGS = ("sources",)
+
+
+def read_manifest(path: Path) -> list[Path]:
+    """Model paths from a manifest file: one per line; blank lines and `#` comments skipped; relative
+    paths are relative to the manifest's folder."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        raise UsageError(f"--manifest {path}: cannot read ({type(err).__name__})") from None
+    entries = [line.split("#", 1)[0].strip() for line in lines]
+    models = []
+    for entry in filter(None, entries):
+        model = Path(entry).expanduser()
+        models.append(model if model.is_absolute() else path.parent / model)
+    return models
+
+
+def skip_up_to_date(
+    models: list[Path], stems: list[str], config: ScanConfig, console: Any
+) -> tuple[list[Path], list[str], list[ScanResult]]:
+    """The models still to scan (with their report stems), and the results read from up-to-date reports."""
+    if config.force or config.to_stdout:
+        return models, stems, []
+    todo, todo_stems, done = [], [], []
+    for path, stem in zip(models, stems):
+        result = _up_to_date_result(path, stem, config)
+        if result is None:
+            todo.append(path)
+            todo_stems.append(stem)
+            continue
+        console.print(f"skipped (report up to date): {path}", highlight=False, soft_wrap=True, markup=False)
+        done.append(result)
+    return todo, todo_stems, done
+
+
+def _up_to_date_result(path: Path, stem: str, config: ScanConfig) -> ScanResult | None:
+    report = config.output_dir / f"{stem}.json"
+    wanted = [config.output_dir / f"{stem}.{fmt}" for fmt in _PER_MODEL_FORMATS if fmt in config.formats]
+    if not report.is_file() or not all(p.is_file() for p in wanted) or not path.is_file():
+        return None
+    if report.stat().st_mtime < max(_mtime(p) for p in (config.labels, config.aux)):
+        return None  # the data changed after the report was written
+    try:
+        document = json.loads(report.read_text(encoding="utf-8"))
+        model = document["model"]
+        if model.get("path") != str(path) or model.get("sha256") != _sha256(path):
+            return None
+        if document.get("tool_version") != _tool_version() or _stable(document["settings"]) != _stable(
+            _json_settings(config)
+        ):
+            return None
+        return result_from_report(document)
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None  # unreadable or from an older schema: scan again
+
+
+def result_from_report(document: dict[str, Any]) -> ScanResult:
+    """The ScanResult a JSON report was written from (without the HTML's example images)."""
+    model, vic, rec = document["model"], document["viciousness"], document["reconstruction"]
+    viciousness = None
+    if vic is not None:
+        interval = vic["interval"]
+        viciousness = ViciousnessResult(
+            probability=vic["probability"],
+            interval=(interval[0], interval[1]) if interval is not None else None,
+            evidence=[Evidence(**e) for e in vic["evidence"]],
+            mode=vic["mode"],
+            calibration=vic["calibration"],
+            notes=list(vic["notes"]),
+        )
+    cache, containment = document.get("reference_cache"), document.get("containment")
+    return ScanResult(
+        model=ModelInfo(**{**model, "input_shape": tuple(model["input_shape"])}),
+        model_path=str(model["path"]),
+        viciousness=viciousness,
+        reconstruction=ReconstructionResult(**rec) if rec is not None else None,
+        verdict=Verdict(**document["verdict"]),
+        settings=dict(document["settings"]),
+        environment=dict(document["environment"]),
+        timings=dict(document["timings"]),
+        plugins=[PluginOutcome(**p) for p in document["plugins"]],
+        mitigations=[MitigationResult(**m) for m in document["mitigations"]],
+        tool_version=str(document["tool_version"]),
+        schema_version=str(document["schema_version"]),
+        containment=ContainmentInfo(**containment) if containment else None,
+        reference_cache=ReferenceCacheInfo(**cache) if cache else None,
+    )
+
+
+def _json_settings(config: ScanConfig) -> dict[str, Any]:
+    from modelscan_vicious.reports.json_report import to_json_safe
+
+    return json.loads(json.dumps(to_json_safe(config.settings_dict())))
+
+
+def _stable(settings: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in settings.items() if k not in _VOLATILE_SETTINGS}
+
+
+def _mtime(path: Path | None) -> float:
+    try:
+        return path.stat().st_mtime if path is not None else 0.0
+    except OSError:
+        return 0.0
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _tool_version() -> str:
+    from modelscan_vicious import __version__
+
+    return __version__

@@ -1,0 +1,55 @@
+"""Resuming a batch: models whose reports are up to date are skipped (and counted), `--force` rescans,
+and `--manifest` lists models in a file."""
+
+from __future__ import annotations
+
+import json
+
+from modelscan_vicious.errors import EXIT_PASSED
+
+from scan_helpers import HIGH_RISK_GATE, scan
+
+SKIPPED = "skipped (report up to date): "
+
+
+def test_a_batch_resumes_only_the_missing_models(tiny_models, labels_csv, aux_npz, tmp_path, tiny_scan, capfd):
+    models = [tiny_models.honest_onnx.path, tiny_models.honest_torchscript.path]
+    manifest = tmp_path / "models.txt"
+    manifest.write_text(f"# the batch\n{models[0]}\n\n{models[1]}  # TorchScript\n")
+    out = tmp_path / "out"
+    args = ("--manifest", str(manifest), "--fail-on-risk", HIGH_RISK_GATE, "--format", "json,sarif", "--no-cache")
+    assert scan([], out, *args, labels=labels_csv, aux=aux_npz) == EXIT_PASSED
+    first = {m.stem: (out / f"{m.stem}.json").read_text() for m in models}
+    (out / f"{models[1].stem}.json").unlink()  # as if the batch was killed before the second model's report
+    capfd.readouterr()
+
+    assert scan([], out, *args, labels=labels_csv, aux=aux_npz) == EXIT_PASSED
+    err = capfd.readouterr().err
+    assert f"{SKIPPED}{models[0]}" in err and f"{SKIPPED}{models[1]}" not in err
+    assert (out / f"{models[0].stem}.json").read_text() == first[models[0].stem]  # not rewritten
+    resumed = json.loads((out / f"{models[1].stem}.json").read_text())
+    assert resumed["verdict"] == json.loads(first[models[1].stem])["verdict"]
+    sarif = json.loads((out / "modelscan-vicious.sarif").read_text())
+    assert len(sarif["runs"]) >= 1  # the skipped model's result is part of the SARIF file again
+
+    assert scan([], out, *args, "--force", labels=labels_csv, aux=aux_npz) == EXIT_PASSED
+    assert SKIPPED not in capfd.readouterr().err
+
+
+def test_other_settings_or_a_changed_model_rescan(tiny_models, labels_csv, tmp_path, tiny_scan, capfd):
+    model = tmp_path / "model.onnx"
+    model.write_bytes(tiny_models.honest_onnx.path.read_bytes())
+    out = tmp_path / "out"
+    args = ("--fail-on-risk", HIGH_RISK_GATE, "--format", "json", "--no-cache", "--no-containment")
+    scan([model], out, *args, labels=labels_csv)
+    capfd.readouterr()
+    scan([model], out, *args, "--seed", "1", labels=labels_csv)  # other settings
+    assert SKIPPED not in capfd.readouterr().err
+    model.write_bytes(tiny_models.vicious_onnx.path.read_bytes())  # another model under the same path
+    scan([model], out, *args, "--seed", "1", labels=labels_csv)
+    assert SKIPPED not in capfd.readouterr().err
+    assert (
+        scan([model], out, *args, "--seed", "1", labels=labels_csv)
+        == json.loads((out / "model.json").read_text())["verdict"]["exit_code"]
+    )
+    assert f"{SKIPPED}{model}" in capfd.readouterr().err
