@@ -18,7 +18,11 @@ from benchmarks.errors import run_main
 from benchmarks.leakage import leaking_vicious, release_name
 from benchmarks.markdown import table, update_section
 from benchmarks.scan_rows import current_z, read_scan_rows, saved_evidence
-from modelscan_vicious.config import DEFAULT_FAIL_ON_PROBABILITY, DEFAULT_FAIL_ON_RISK
+from modelscan_vicious.config import DEFAULT_FAIL_ON_PROBABILITY
+
+# The absolute R gate these tables were measured with (the default until the relative gate replaced it;
+# benchmarks/risk_gate.py compares both on the same rows).
+DEFAULT_FAIL_ON_RISK = 1.20
 
 # Evidence z-scores shown per model, so the analysis in docs/benchmarks.md can be checked.
 Z_COLUMNS = ("inversion_gain", "reconstruction_risk", "within_class_variance", "finetune_drift")

@@ -8,12 +8,15 @@ from pathlib import Path
 from modelscan_vicious.data.scaling import InputScaling
 from modelscan_vicious.errors import UsageError
 
-# Default gates, chosen on the calibration zoos only (docs/benchmarks.md, README "Thresholds"):
+# Default probability gate, chosen on the calibration zoos only (docs/benchmarks.md, README "Thresholds"):
 # above the highest P(vicious) an honest model got when its architecture was left out of the fit
-# (0.642; the next multiple of 0.05 above it), and just above the highest R the attack got on an
-# honest calibration model (1.181).
+# (0.642; the next multiple of 0.05 above it).
 DEFAULT_FAIL_ON_PROBABILITY = 0.65
-DEFAULT_FAIL_ON_RISK = 1.20
+# The default risk gate is relative: R at least the highest R of the scan's own honest references plus
+# this margin. R depends on the data, the image size and the attacker's data, so no one absolute number
+# means the same everywhere (1.20 flagged both honest samples without --aux). 0.03 is the smallest margin
+# that flagged no honest model on the calibration zoos nor the held-out zoos (benchmarks/risk_gate.py).
+RELATIVE_RISK_MARGIN = 0.03
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,7 @@ class ScanConfig:
     output_dir: Path = Path("modelscan-report")
     formats: tuple[str, ...] = ("json", "html")
     fail_on_probability: float = DEFAULT_FAIL_ON_PROBABILITY
-    fail_on_risk: float = DEFAULT_FAIL_ON_RISK
+    fail_on_risk: float | None = None  # an absolute R gate; None: relative to the honest references
     seed: int = 0
     device: str = "cpu"  # resolved: "cpu" or "cuda"
     budget: Budget = field(default_factory=lambda: BUDGETS["fast"])
@@ -84,7 +87,7 @@ class ScanConfig:
         parse_release(self.release)
         if not 0.0 <= self.fail_on_probability <= 1.0:
             raise UsageError(f"--fail-on-probability must be in [0, 1], got {self.fail_on_probability}")
-        if not self.fail_on_risk > 0:  # also refuses NaN, which no R would ever reach
+        if self.fail_on_risk is not None and not self.fail_on_risk > 0:  # also refuses NaN, which no R reaches
             raise UsageError(f"--fail-on-risk must be positive, got {self.fail_on_risk}")
         unknown = [f for f in self.formats if f not in FORMATS]
         if unknown or not self.formats:
@@ -120,7 +123,10 @@ class ScanConfig:
             "device": self.device,
             "budget": asdict(self.budget),
             "release": self.release,
-            "thresholds": {"fail_on_probability": self.fail_on_probability, "fail_on_risk": self.fail_on_risk},
+            "thresholds": {
+                "fail_on_probability": self.fail_on_probability,
+                "fail_on_risk": self.fail_on_risk if self.fail_on_risk is not None else "auto",
+            },
             "labels": str(self.labels),
             "aux": str(self.aux) if self.aux else None,
             "input_shape": list(self.input_shape) if self.input_shape else None,

@@ -26,7 +26,7 @@ _KEY_TYPES: dict[str, str] = {
     "output-dir": "path",
     "format": "list",
     "fail-on-probability": "float",
-    "fail-on-risk": "float",
+    "fail-on-risk": "float-or-auto",
     "seed": "int",
     "device": "str",
     "budget": "str",
@@ -122,13 +122,21 @@ def _value(path: Path, key: str, value: Any) -> Any:
         return float(value)
     if kind == "str" and isinstance(value, str):
         return value
+    if kind == "float-or-auto" and (
+        value == "auto" or (isinstance(value, (int, float)) and not isinstance(value, bool))
+    ):
+        return value if value == "auto" else float(value)
     if kind == "path" and isinstance(value, str) and value:
         return _relative_to(path, value)
     if kind == "list" and isinstance(value, str):
         return value
     if kind == "list" and isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value):
         return ",".join(str(v) for v in value)
-    expected = {"list": "a list or a comma-separated string", "path": "a non-empty path string"}.get(kind, f"a {kind}")
+    expected = {
+        "list": "a list or a comma-separated string",
+        "path": "a non-empty path string",
+        "float-or-auto": "a number or 'auto'",
+    }.get(kind, f"a {kind}")
     raise UsageError(f"{path}: setting {key!r} must be {expected}, got {value!r}")
 
 

@@ -79,6 +79,8 @@ class ReconstructionResult:
     reference_R: list[float]  # same attack against honest reference copies
     reference_ssim: list[float]
     attacks: list[dict[str, Any]] = field(default_factory=list)  # every attack run: name, R, psnr, ssim, n_eval
+    risk_gate: float | None = None  # the R the verdict compared with (None: results built before 1.2.0)
+    risk_gate_basis: str = ""  # "absolute, --fail-on-risk" or the honest references' highest R + margin
     # Pixel data for the HTML grid, in [0, 1], shape (n, C, H, W); not written to JSON.
     example_originals: np.ndarray | None = field(default=None, repr=False, compare=False)
     example_reconstructions: np.ndarray | None = field(default=None, repr=False, compare=False)
@@ -146,7 +148,23 @@ class ReferenceCacheInfo:
     status: str  # the references: "hit" (loaded from the cache) | "miss" (trained) | "off" (--no-cache)
     key: str | None  # the cache key of the references; None when the cache was off
     stored: bool  # a miss whose trained references were stored in the cache
-    attack_outcomes: str  # the reference attack on them: "hit" | "miss" | "off" | "not-run"
+    attack_outcomes: str  # the reference attack's runs: "hit" | "partial" | "miss" | "off" | "not-run"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class CostInfo:
+    """What the scan was estimated to cost before its heavy stages, and what it cut to fit --timeout."""
+
+    estimated_seconds: dict[str, float]  # per stage, for the budget that ran
+    step_seconds: dict[str, float]  # the timings the estimate multiplies (measured on this machine)
+    parameters: int  # of the trainable copy (or the black-box stand-in the references use)
+    flops_per_input: float | None  # forward FLOPs of one input, where PyTorch can count them
+    timeout_s: float
+    reductions: list[str]  # e.g. "reference epochs 20 -> 6"; empty: the full method ran
+    budget: dict[str, Any]  # the budget that ran (settings.budget is the one asked for)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -168,6 +186,7 @@ class ScanResult:
     schema_version: str = SCHEMA_VERSION
     containment: ContainmentInfo | None = None  # None: scanned in-process (--no-containment)
     reference_cache: ReferenceCacheInfo | None = None  # None: the references stage did not run
+    cost: CostInfo | None = None  # None: the scan stopped before its estimate
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -184,4 +203,5 @@ class ScanResult:
             "mitigations": [m.to_dict() for m in self.mitigations],
             "containment": self.containment.to_dict() if self.containment else None,
             "reference_cache": self.reference_cache.to_dict() if self.reference_cache else None,
+            "cost": self.cost.to_dict() if self.cost else None,
         }

@@ -14,7 +14,6 @@ from typing import Any
 from modelscan_vicious.config import (
     BUDGETS,
     DEFAULT_FAIL_ON_PROBABILITY,
-    DEFAULT_FAIL_ON_RISK,
     DEFAULT_MAX_MEMORY,
     ScanConfig,
     parse_input_shape,
@@ -31,7 +30,7 @@ DEFAULTS: dict[str, Any] = {
     "output-dir": Path("modelscan-report"),
     "format": "json,html",
     "fail-on-probability": DEFAULT_FAIL_ON_PROBABILITY,
-    "fail-on-risk": DEFAULT_FAIL_ON_RISK,
+    "fail-on-risk": "auto",  # relative to the honest references (config.RELATIVE_RISK_MARGIN)
     "seed": 0,
     "device": "auto",
     "budget": "fast",
@@ -91,7 +90,7 @@ def build_config(values: Mapping[str, Any], sources: Mapping[str, str], *, conta
         output_dir=Path(values["output-dir"]),
         formats=tuple(f.strip() for f in str(values["format"]).split(",") if f.strip()),
         fail_on_probability=float(values["fail-on-probability"]),
-        fail_on_risk=float(values["fail-on-risk"]),
+        fail_on_risk=_risk_gate(values["fail-on-risk"]),
         seed=int(values["seed"]),
         device=resolve_device(values["device"]),
         budget=BUDGETS[budget],
@@ -117,6 +116,16 @@ def _cache_dir(value: Any) -> Path:
     from modelscan_vicious.scanning.reference_cache import default_cache_dir
 
     return Path(value).expanduser() if value is not None else default_cache_dir()
+
+
+def _risk_gate(value: Any) -> float | None:
+    """`auto` (a gate relative to the honest references) or an absolute R."""
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"--fail-on-risk must be a number or 'auto', got {value!r}") from None
 
 
 def _text(value: Any) -> str | None:

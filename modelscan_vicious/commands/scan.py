@@ -51,9 +51,12 @@ def scan_command(
     fail_on_probability: Annotated[float, typer.Option(help="Fail when P(vicious) is at least this.")] = DEFAULTS[
         "fail-on-probability"
     ],
-    fail_on_risk: Annotated[float, typer.Option(help="Fail when reconstruction risk R is at least this.")] = DEFAULTS[
-        "fail-on-risk"
-    ],
+    fail_on_risk: Annotated[
+        str,
+        typer.Option(
+            help="Fail when R reaches this; 'auto': the honest references' highest R + 0.03 (same data, same attack)."
+        ),
+    ] = DEFAULTS["fail-on-risk"],
     seed: Annotated[int, typer.Option(help="Seed for every random choice; same seed, same numbers.")] = DEFAULTS[
         "seed"
     ],

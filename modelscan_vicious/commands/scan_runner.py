@@ -16,6 +16,7 @@ def run_scan(models: list[Path], config: ScanConfig) -> int:
     from rich.console import Console
 
     from modelscan_vicious.commands.batch import skip_up_to_date
+    from modelscan_vicious.commands.progress import batch_progress, stage_progress
     from modelscan_vicious.reports import write_reports, write_sarif
     from modelscan_vicious.scanning.parallel import scan_many
 
@@ -30,22 +31,27 @@ def run_scan(models: list[Path], config: ScanConfig) -> int:
     worst = max([EXIT_PASSED, *(result.verdict.exit_code for result in results)])
 
     def stage_reporter(index: int, path: Path):
-        return _status(console, f"[{index + 1}/{len(models)}] {path.name}", config.quiet)
+        return stage_progress(console, f"[{index + 1}/{len(models)}] {path.name}", config.quiet)
 
-    for index, path, outcome in scan_many(models, config, stage_reporter):
-        try:
-            if isinstance(outcome, ScanError):
-                raise outcome
-            written = (
-                [] if config.to_stdout else write_reports(outcome, config.output_dir, config.formats, stem=stems[index])
-            )
-        except ScanError as err:  # bad input: one line, no report
-            console.print(f"error: {err}", highlight=False, soft_wrap=True, markup=False)
-            worst = max(worst, err.exit_code)
-            continue
-        results.append(outcome)
-        worst = max(worst, outcome.verdict.exit_code)
-        _summary(console, path, outcome, written)
+    # Parallel scans report no stages, so they get one bar over the models (Rich shows one bar at a time).
+    with batch_progress(console, len(models), config.quiet or config.jobs <= 1) as finished:
+        for index, path, outcome in scan_many(models, config, stage_reporter):
+            finished()
+            try:
+                if isinstance(outcome, ScanError):
+                    raise outcome
+                written = (
+                    []
+                    if config.to_stdout
+                    else write_reports(outcome, config.output_dir, config.formats, stem=stems[index])
+                )
+            except ScanError as err:  # bad input: one line, no report
+                console.print(f"error: {err}", highlight=False, soft_wrap=True, markup=False)
+                worst = max(worst, err.exit_code)
+                continue
+            results.append(outcome)
+            worst = max(worst, outcome.verdict.exit_code)
+            _summary(console, path, outcome, written)
     if not results:
         worst = max(worst, EXIT_SCAN_ERROR)
     if "sarif" in config.formats and results:
@@ -112,32 +118,6 @@ def _report_stems(models: list[Path]) -> list[str]:
         taken.add(stem.lower())
         stems.append(stem)
     return stems
-
-
-def _status(console, label: str, quiet: bool):
-    """A Rich progress bar over the scan's stages, on stderr; nothing when quiet or not a terminal."""
-    from contextlib import contextmanager
-
-    @contextmanager
-    def status():
-        if quiet or not console.is_terminal:
-            yield lambda stage: None
-            return
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-        from modelscan_vicious.scanning.stages import STAGES
-
-        columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
-        with Progress(*columns, console=console, transient=True) as progress:
-            task = progress.add_task(f"{label}: starting", total=len(STAGES))
-
-            def on_stage(stage: str) -> None:
-                done = STAGES.index(stage) if stage in STAGES else 0
-                progress.update(task, description=f"{label}: {stage}", completed=done)
-
-            yield on_stage
-
-    return status()
 
 
 def _summary(console, path: Path, result, written: list[Path]) -> None:

@@ -18,6 +18,7 @@ import numpy as np
 from modelscan_vicious.errors import ContainmentError
 from modelscan_vicious.results import (
     ContainmentInfo,
+    CostInfo,
     Evidence,
     MitigationResult,
     ModelInfo,
@@ -68,6 +69,7 @@ def decode_result(folder: Path) -> ScanResult:
             tool_version=str(document["tool_version"]),
             schema_version=str(document["schema_version"]),
             containment=ContainmentInfo(**document["containment"]) if document.get("containment") else None,
+            cost=CostInfo(**document["cost"]) if document.get("cost") else None,
         )
     except (OSError, ValueError, TypeError, KeyError, AttributeError) as err:
         raise ContainmentError(f"the contained worker returned a malformed result ({type(err).__name__})") from None

@@ -108,3 +108,20 @@ def check_probe_time(path: Path, seconds: float) -> None:
         raise ModelLoadError(
             f"{path}: 16 queries took {seconds:.0f} s (limit {MAX_PROBE_SECONDS:.0f} s); too slow to scan safely"
         )
+
+
+def needs_flat_head(module, input_shape: tuple[int, int, int]) -> bool:
+    """True when a trainable copy's outputs carry trailing singleton dimensions, (N, classes, 1, 1) as a
+    1x1-convolution head leaves them: the copy then gets a Flatten, as `classifier_outputs` does for
+    the suspect's own outputs, so the classification loss sees (N, classes)."""
+    import torch
+
+    with torch.no_grad():
+        outputs = module.eval()(torch.zeros((2, *input_shape)))
+    return outputs.dim() > 2 and all(size == 1 for size in outputs.shape[2:])
+
+
+def with_flat_head(module):
+    import torch
+
+    return torch.nn.Sequential(module, torch.nn.Flatten(1))

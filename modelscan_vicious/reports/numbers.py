@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
-from modelscan_vicious.config import DEFAULT_FAIL_ON_PROBABILITY, DEFAULT_FAIL_ON_RISK
+from modelscan_vicious.config import DEFAULT_FAIL_ON_PROBABILITY
 from modelscan_vicious.results import ScanResult
 
 R_DECIMALS = 3  # as the verdict's reasons write R and its gate (scanning/verdict.py)
@@ -83,15 +83,18 @@ class Gates:
         """The gates the result records in ``settings.thresholds``; None where it does not."""
         thresholds = result.settings.get("thresholds")
         if not isinstance(thresholds, dict):
-            return cls(None, None)
+            thresholds = {}
         probability, risk = thresholds.get("fail_on_probability"), thresholds.get("fail_on_risk")
+        rec = result.reconstruction
+        if rec is not None and is_finite(rec.risk_gate):  # the gate the verdict used (relative by default)
+            risk = rec.risk_gate
         return cls(probability if is_finite(probability) else None, risk if is_finite(risk) else None)
 
     def or_defaults(self) -> Gates:
         """Unrecorded gates replaced by the CLI's defaults (a result built by hand may lack them)."""
         return Gates(
             self.probability if self.probability is not None else DEFAULT_FAIL_ON_PROBABILITY,
-            self.risk if self.risk is not None else DEFAULT_FAIL_ON_RISK,
+            self.risk,  # no recorded R gate: none shown (the default gate is relative to the references)
         )
 
 

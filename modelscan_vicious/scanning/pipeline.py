@@ -8,6 +8,7 @@ unless every check produced a result.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,14 +19,16 @@ import numpy as np
 
 from modelscan_vicious import __version__
 from modelscan_vicious.attacks.base import Attack, AttackOutcome, FeatureOracle, WhiteBoxAccess
-from modelscan_vicious.config import ScanConfig, parse_release
+from modelscan_vicious.config import Budget, ScanConfig, parse_release
 from modelscan_vicious.data.auxiliary import load_auxiliary
 from modelscan_vicious.data.labelled_csv import load_labelled_csv, read_csv_layout
 from modelscan_vicious.detectors.base import DetectorContext, ModelUnderTest
 from modelscan_vicious.errors import ModelNotTrainableError, ScanError, first_line
 from modelscan_vicious.loading import load_model
+from modelscan_vicious.loading.base import needs_flat_head, with_flat_head
 from modelscan_vicious.release import attack_features, released_outputs
 from modelscan_vicious.results import (
+    CostInfo,
     MitigationResult,
     PluginOutcome,
     ReconstructionResult,
@@ -36,10 +39,10 @@ from modelscan_vicious.scanning import stages
 from modelscan_vicious.scanning.attack_data import NOISE_AUX, prepare_attack_data
 from modelscan_vicious.scanning.environment import environment
 from modelscan_vicious.scanning.plugins import ATTACKS, DETECTORS
-from modelscan_vicious.scanning.reference_outcomes import reference_outcomes
+from modelscan_vicious.scanning.reference_outcomes import cached_attack_run, reference_outcomes
 from modelscan_vicious.scanning.references import match_confidence, reference_copier, train_references
 from modelscan_vicious.scanning.stages import AttackResults, LoadedInputs, ReferenceAttack, ReferenceSet, StageCallback
-from modelscan_vicious.scanning.verdict import decide, error_verdict
+from modelscan_vicious.scanning.verdict import decide, error_verdict, risk_gate_for
 from modelscan_vicious.training.classifier import module_predictor
 
 N_EXAMPLES = 8
@@ -81,15 +84,21 @@ def deterministic_cuda() -> None:
     torch.use_deterministic_algorithms(True, warn_only=True)
 
 
-def _scan_model(path: Path, config: ScanConfig, on_stage: StageCallback) -> ScanResult:
+def _scan_model(path: Path, asked: ScanConfig, on_stage: StageCallback) -> ScanResult:
+    started = time.perf_counter()
     timings: dict[str, float] = {}
     plugins: list[PluginOutcome] = []
     with _timed(timings, stages.LOAD, on_stage):
-        loaded = _load(path, config)
+        loaded = _load(path, asked)
     if loaded.why_black_box:
         plugins.append(PluginOutcome("trainable-copy", "detector", "skipped", loaded.why_black_box))
     mitigations: list[MitigationResult] = []
+    cost: CostInfo | None = None
     try:
+        with _timed(timings, stages.ESTIMATE, on_stage):
+            cost = _estimate(loaded, asked, time.perf_counter() - started)
+        on_stage(stages.estimate_message(cost.estimated_seconds))
+        config = replace(asked, budget=Budget(**cost.budget))  # the asked budget, or the reduced one
         with _timed(timings, stages.REFERENCES, on_stage):
             references = match_confidence(train_references(loaded, config), loaded, config)
         with _timed(timings, stages.BLACK_BOX_ATTACKS, on_stage):
@@ -110,6 +119,7 @@ def _scan_model(path: Path, config: ScanConfig, on_stage: StageCallback) -> Scan
             plugins,
             fail_on_probability=config.fail_on_probability,
             fail_on_risk=config.fail_on_risk,
+            limits=_limits(cost, reconstruction),
         )
     except ScanError as err:
         viciousness, reconstruction, verdict, mitigations = None, None, error_verdict(str(err)), []
@@ -119,12 +129,69 @@ def _scan_model(path: Path, config: ScanConfig, on_stage: StageCallback) -> Scan
         viciousness=viciousness,
         reconstruction=reconstruction,
         verdict=verdict,
-        settings=config.settings_dict(),
-        environment=environment(config.device),
+        settings=asked.settings_dict(),
+        environment=environment(asked.device),
         timings=timings,
         plugins=plugins,
         mitigations=mitigations,
         tool_version=__version__,
+        cost=cost,
+    )
+
+
+def _limits(cost: CostInfo, reconstruction: ReconstructionResult | None) -> list[str]:
+    """Why this scan is weaker than the full method; the verdict never passes such a scan."""
+    limits = []
+    if cost.reductions:
+        limits.append(f"reduced to fit --timeout ({'; '.join(cost.reductions)})")
+    if reconstruction is not None and reconstruction.lower_bound:
+        limits.append(
+            "no auxiliary inputs (--aux): the attack and the references learned from the labelled set alone, "
+            "so R is a lower bound and P(vicious), calibrated on scans with auxiliary data, is less certain"
+        )
+    return limits
+
+
+def _estimate(loaded: LoadedInputs, config: ScanConfig, elapsed: float) -> CostInfo:
+    """Time this model's building blocks, estimate every stage, and reduce the budget to fit --timeout."""
+    from dataclasses import asdict
+
+    from modelscan_vicious.attacks.rmle import RMLE_RELEASES
+    from modelscan_vicious.scanning.cost import Workload, fit_to_time, measure
+
+    if loaded.trainable is not None:
+        module = loaded.trainable()
+    else:  # the black-box references' stand-in architecture
+        from modelscan_vicious.training.architectures import build_classifier
+
+        module = build_classifier("cnn", loaded.model.input_shape, loaded.model.n_outputs)
+    try:
+        times = measure(loaded, config, module)
+    except PLUGIN_FAILURES as err:  # what breaks a timed epoch would break every reference's training
+        raise ModelNotTrainableError(f"the model's trainable copy cannot be trained: {first_line(err)}") from err
+    data = loaded.prepared.attack
+    work = Workload(
+        reference_inputs=len(loaded.labelled.images) + len(loaded.prepared.reference_images),
+        attack_inputs=len(data.train),
+        query_inputs=len(data.train) + len(data.eval),
+        white_box=loaded.trainable is not None and parse_release(config.release)[0] in RMLE_RELEASES,
+        releases_twice=config.release != "logits",
+        mitigate=config.mitigate,
+    )
+    left = config.timeout_s - elapsed
+    budget, estimate, reductions = fit_to_time(config.budget, times, work, left, config.timeout_s)
+    return CostInfo(
+        estimated_seconds=estimate,
+        step_seconds={
+            "reference_epoch_128_inputs": round(times.reference_epoch, 4),
+            "decoder_epoch_128_inputs": round(times.decoder_epoch, 4),
+            "query_per_input": round(times.query, 6),
+        },
+        parameters=times.parameters,
+        flops_per_input=times.flops_per_input,
+        timeout_s=config.timeout_s,
+        reductions=reductions,
+        budget=asdict(budget),
     )
 
 
@@ -154,8 +221,10 @@ def _load(path: Path, config: ScanConfig) -> LoadedInputs:
         labelled.images, aux, config.aux.name if config.aux else None, max_aux=config.budget.max_aux, seed=config.seed
     )
     try:
-        model.trainable_copy()  # fail early, once, if no copy can be made
-        trainable = lambda: _image_space(model.trainable_copy(), model.input_shape[0], config)  # noqa: E731
+        flat = needs_flat_head(model.trainable_copy(), model.input_shape)  # fails early, once, if no copy
+        trainable = lambda: _image_space(  # noqa: E731
+            with_flat_head(model.trainable_copy()) if flat else model.trainable_copy(), model.input_shape[0], config
+        )
         why = ""
     except ModelNotTrainableError as err:
         trainable, why = None, f"black-box evidence only: {err}"
@@ -226,12 +295,13 @@ def _reference_attack(
 ) -> ReferenceAttack:
     """The attack on the suspect, as released and on full outputs, and on every honest reference alike."""
 
-    def run(predict, kind, release):
-        return attack.run(_oracle(predict, kind, release), loaded.prepared.attack, seed=config.seed)
+    def run(predict, kind, release):  # cached by the outputs it inverts (reference_outcomes.py)
+        oracle, data = _oracle(predict, kind, release), loaded.prepared.attack
+        return cached_attack_run(attack, oracle, data, seed=config.seed, device=config.device)
 
     full = run(loaded.predict, loaded.model.output_kind, "logits")
     released = full if config.release == "logits" else run(loaded.predict, loaded.model.output_kind, config.release)
-    ref_full, ref_released = reference_outcomes(attack, loaded, references, config, run)  # cached
+    ref_full, ref_released = reference_outcomes(attack, loaded, references, config, run)
     return ReferenceAttack(attack.name, full, released, ref_full, ref_released)
 
 
@@ -341,6 +411,8 @@ def _reconstruction_result(
     suspect = scored(reference.name, reference.suspect_released, data.eval)
     others = [scored(name, outcome, data.eval) for name, outcome in attacks.others]
     best, summaries = strongest(suspect, others, data.covariance)
+    reference_R = [o.R for o in reference.references_released]
+    risk_gate, risk_gate_basis = risk_gate_for(reference_R, config.fail_on_risk)
     return ReconstructionResult(
         R=best.R,
         psnr=best.psnr,
@@ -353,9 +425,11 @@ def _reconstruction_result(
         release=config.release,
         attack=best.name,
         per_sample_risk=[float(r) for r in best.per_sample_risk],
-        reference_R=[o.R for o in reference.references_released],
+        reference_R=reference_R,
         reference_ssim=[o.ssim for o in reference.references_released],
         attacks=summaries,
+        risk_gate=risk_gate if math.isfinite(risk_gate) else None,
+        risk_gate_basis=risk_gate_basis,
         example_originals=best.originals[:N_EXAMPLES],
         example_reconstructions=best.reconstructions[:N_EXAMPLES],
     )

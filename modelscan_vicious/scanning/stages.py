@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -16,15 +17,37 @@ if TYPE_CHECKING:
     from modelscan_vicious.scanning.attack_data import PreparedData
 
 LOAD = "load"
+ESTIMATE = "estimate"
 REFERENCES = "references"
 BLACK_BOX_ATTACKS = "attack"
 DETECTORS = "detector"
 WHITE_BOX_ATTACKS = "white-box attack"
 MITIGATIONS = "mitigations"
-STAGES = (LOAD, REFERENCES, BLACK_BOX_ATTACKS, DETECTORS, WHITE_BOX_ATTACKS, MITIGATIONS)
+STAGES = (LOAD, ESTIMATE, REFERENCES, BLACK_BOX_ATTACKS, DETECTORS, WHITE_BOX_ATTACKS, MITIGATIONS)
 """In the order they run; the keys of the report's `timings`."""
 
 StageCallback = Callable[[str], None]  # told each stage's name as it starts (progress display)
+# The cost estimate travels on the same channel (the contained worker's stdout lines) as one message.
+ESTIMATE_PREFIX = "estimate "
+
+
+def estimate_message(seconds: dict[str, float]) -> str:
+    return ESTIMATE_PREFIX + json.dumps(seconds, sort_keys=True)
+
+
+def read_estimate(message: str) -> dict[str, float] | None:
+    """The per-stage seconds of an estimate message; None for a stage name or a malformed message."""
+    if not message.startswith(ESTIMATE_PREFIX):
+        return None
+    try:
+        seconds = json.loads(message[len(ESTIMATE_PREFIX) :])
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(seconds, dict) or not all(isinstance(v, (int, float)) for v in seconds.values()):
+        return None
+    return {str(k): float(v) for k, v in seconds.items()}
+
+
 TrainableFactory = Callable[[], "nn.Module"]  # a fresh trainable copy of the suspect over image-space inputs
 
 

@@ -40,11 +40,12 @@ def test_softmax_release_of_a_softmax_model(tiny_models, labels_csv, aux_npz, tm
     assert rc == EXIT_PASSED and doc["verdict"]["status"] == "passed"
 
 
-def test_without_aux_the_reconstruction_is_a_lower_bound(tiny_models, labels_csv, tmp_path, tiny_scan):
+def test_without_aux_the_reconstruction_is_a_lower_bound_and_never_a_pass(tiny_models, labels_csv, tmp_path, tiny_scan):
     model = tiny_models.honest_torchscript.path
     rc = scan([model], tmp_path, "--fail-on-risk", HIGH_RISK_GATE, labels=labels_csv)
     doc = report(tmp_path, model.stem)
-    assert rc == EXIT_PASSED
+    assert rc == EXIT_SCAN_ERROR and doc["verdict"]["status"] == "error"  # inconclusive, not a false alarm
+    assert "no auxiliary inputs (--aux)" in doc["verdict"]["reasons"][0]
     assert doc["reconstruction"]["lower_bound"] is True
     assert "labelled set" in doc["reconstruction"]["attacker_data"]
     assert doc["settings"]["aux"] is None
@@ -54,6 +55,6 @@ def test_noise_attacker_is_recorded_as_a_lower_bound(tiny_models, labels_csv, tm
     model = tiny_models.vicious_onnx.path
     rc = scan([model], tmp_path, "--aux", "noise", "--fail-on-risk", HIGH_RISK_GATE, labels=labels_csv)
     doc = report(tmp_path, model.stem)
-    assert rc in (EXIT_PASSED, 1)
+    assert rc in (EXIT_SCAN_ERROR, 1)  # found risk, or inconclusive: a noise attacker is a lower bound
     assert doc["reconstruction"]["lower_bound"] is True
     assert doc["reconstruction"]["attacker_data"].startswith("uniform noise")

@@ -41,9 +41,13 @@ def full_scan(tiny_models, labels_csv, aux_npz, low_calibration, tmp_path_factor
 
 
 def numbers(doc: dict) -> dict:
-    """The report without what legitimately differs between two runs (wall-clock timings)."""
+    """The report without what legitimately differs between two runs: wall-clock timings, the cost
+    estimate's measured seconds, and whether the references came from the cache."""
     doc = json.loads(json.dumps(doc))
     doc.pop("timings")
+    doc.pop("reference_cache", None)
+    for measured in ("estimated_seconds", "step_seconds"):
+        doc["cost"].pop(measured)
     return doc
 
 

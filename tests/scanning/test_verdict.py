@@ -95,3 +95,24 @@ def test_never_passes_unless_everything_ran():
 def test_error_verdict_carries_its_message():
     verdict = error_verdict("model rejects input")
     assert (verdict.status, verdict.exit_code, verdict.reasons) == ("error", EXIT_SCAN_ERROR, ["model rejects input"])
+
+
+def test_the_default_risk_gate_is_relative_to_the_honest_references():
+    from modelscan_vicious.config import RELATIVE_RISK_MARGIN
+    from modelscan_vicious.scanning.verdict import risk_gate_for
+
+    gates = dict(fail_on_probability=0.5, fail_on_risk=None)
+    gate, basis = risk_gate_for([1.10, 1.30, 1.20], None)
+    assert gate == pytest.approx(1.30 + RELATIVE_RISK_MARGIN) and "highest R 1.300" in basis
+    honest_like = ReconstructionResult(**{**reconstruction(1.31).__dict__, "reference_R": [1.30, 1.28]})
+    assert decide(viciousness(0.1), honest_like, OK, **gates).status == "passed"  # high R, but so are its references
+    leaky = ReconstructionResult(**{**reconstruction(1.34).__dict__, "reference_R": [1.30, 1.28]})
+    verdict = decide(viciousness(0.1), leaky, OK, **gates)
+    assert verdict.status == "failed" and "honest references' highest R 1.300" in verdict.reasons[0]
+    assert risk_gate_for([1.0], 1.25) == (1.25, "absolute, --fail-on-risk")
+
+
+def test_no_honest_reference_r_means_no_pass():
+    no_refs = ReconstructionResult(**{**reconstruction(1.0).__dict__, "reference_R": []})
+    verdict = decide(viciousness(0.1), no_refs, OK, fail_on_probability=0.5, fail_on_risk=None)
+    assert verdict.status == "error"

@@ -1,0 +1,55 @@
+"""The cost estimate and the reduced budget that fits --timeout: never a silent weaker pass."""
+
+from __future__ import annotations
+
+import pytest
+
+from modelscan_vicious.config import BUDGETS
+from modelscan_vicious.errors import ResourceLimitError
+from modelscan_vicious.scanning import cost, stages
+from modelscan_vicious.scanning.cost import StepTimes, Workload, fit_to_time, reduced_budget, stage_seconds
+
+TIMES = StepTimes(reference_epoch=1.0, decoder_epoch=0.5, query=0.001, parameters=1000, flops_per_input=None)
+WORK = Workload(
+    reference_inputs=256, attack_inputs=128, query_inputs=1000, white_box=True, releases_twice=False, mitigate=False
+)
+
+
+def test_stage_seconds_follow_the_budget():
+    budget = BUDGETS["fast"]  # 3 references: recipes 1.0, 1.0 and 0.3 of 20 epochs
+    seconds = stage_seconds(budget, TIMES, WORK)
+    assert seconds[stages.REFERENCES] == (20 + 20 + 6) * 1.0 * 256 / 128
+    assert seconds[stages.BLACK_BOX_ATTACKS] == pytest.approx(4 * (40 * 0.5 + 1.0))
+    assert seconds[stages.DETECTORS] == 4 * 30 * 0.5
+    assert seconds[stages.WHITE_BOX_ATTACKS] == 200 * 0.5 * 32 / 64
+    assert seconds[stages.MITIGATIONS] == 0.0
+    twice = stage_seconds(budget, TIMES, Workload(**{**WORK.__dict__, "releases_twice": True, "mitigate": True}))
+    assert twice[stages.BLACK_BOX_ATTACKS] == pytest.approx(2 * seconds[stages.BLACK_BOX_ATTACKS])
+    assert twice[stages.MITIGATIONS] == pytest.approx(8 * (40 * 0.5 + 1.0))
+
+
+def test_a_budget_that_fits_is_left_alone():
+    budget, estimate, reductions = fit_to_time(BUDGETS["fast"], TIMES, WORK, seconds_left=1e6, timeout_s=1e6)
+    assert budget == BUDGETS["fast"] and reductions == [] and sum(estimate.values()) > 0
+
+
+def test_a_budget_that_does_not_fit_is_scaled_and_says_so():
+    full = sum(stage_seconds(BUDGETS["fast"], TIMES, WORK).values())
+    budget, estimate, reductions = fit_to_time(BUDGETS["fast"], TIMES, WORK, seconds_left=full / 2, timeout_s=100)
+    assert budget.reference_epochs < 20 and budget.attack_epochs < 40 and budget.n_references == 3
+    assert sum(estimate.values()) <= cost.SAFETY * full / 2 * 1.1
+    assert "reference epochs 20 -> 8" in reductions
+    few, _ = reduced_budget(BUDGETS["fast"], 0.1)
+    assert few.n_references == 2  # below a quarter, two references
+
+
+def test_a_scan_that_cannot_fit_stops_with_what_would_help():
+    with pytest.raises(ResourceLimitError, match="raise --timeout, use --device cuda"):
+        fit_to_time(BUDGETS["fast"], TIMES, WORK, seconds_left=1.0, timeout_s=5)
+
+
+def test_estimate_messages_round_trip_and_stage_names_are_not_estimates():
+    message = stages.estimate_message({"references": 1.5, "attack": 2.0})
+    assert stages.read_estimate(message) == {"references": 1.5, "attack": 2.0}
+    assert stages.read_estimate("references") is None
+    assert stages.read_estimate("estimate {not json") is None
