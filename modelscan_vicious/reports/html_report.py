@@ -169,7 +169,8 @@ def risk_sentence(rec: ReconstructionResult, gates: Gates) -> str:
     r = rec.R
     text = f"R = {format_r(r)}"
     if gates.risk is not None:
-        text += f" (gate {format_r(gates.risk)})"
+        basis = f": {rec.risk_gate_basis}" if rec.risk_gate_basis else ""
+        text += f" (gate {format_r(gates.risk)}{basis})"
     if is_finite(r) and r > 1:
         text += f": reconstructions are on average {format_r(r)}× closer to the real inputs than the average input is"
     elif is_finite(r):

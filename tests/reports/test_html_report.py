@@ -139,6 +139,13 @@ def test_r_and_its_gate_read_at_the_same_precision(failed_result):
     assert "gate 0.65)" in html  # the probability gate at the probability's precision
 
 
+def test_the_relative_risk_gate_is_shown_with_what_it_rests_on(failed_result):
+    basis = "honest references' highest R 1.161 + 0.03"
+    rec = replace(failed_result.reconstruction, R=1.205, risk_gate=1.191, risk_gate_basis=basis)
+    html = render_html(replace(failed_result, reconstruction=rec))
+    assert "R = 1.205 (gate 1.191: honest references&#39; highest R 1.161 + 0.03)" in html
+
+
 def test_psnr_ssim_and_attack_table_use_one_precision_each(failed_result):
     attacks = [
         {"name": "inverse-network", "R": 1.20452, "psnr": 16.360296, "ssim": 0.889415, "n_eval": 68},
