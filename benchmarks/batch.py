@@ -67,8 +67,12 @@ def scan_command(models: list[str], out: Path, *extra: str, data: tuple[str, ...
 def timed(command: list[str]) -> tuple[float, str]:
     start = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, env=_environment())
-    if done.returncode not in (0, 1):
+    if done.returncode not in (0, 1, 2):  # 2: a model's scan error; its report (if any) is compared too
         raise BenchmarkInputError(f"scan failed (exit {done.returncode}): {done.stderr.strip()[-500:]}")
+    log_path = Path(command[command.index("-o") + 1]).with_suffix(".log")
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("a") as log:
+        log.write(done.stderr)
     return time.perf_counter() - start, done.stderr
 
 
@@ -99,9 +103,15 @@ def cached_rescan(out: Path) -> list[list]:
         identical = stable(out / "fresh" / report) == stable(out / "cached" / report)
         use = json.loads((out / "cached" / report).read_text())["reference_cache"]
         cache = f"{use['status']}/{use['attack_outcomes']}"
-        rows.append([model.name, fresh, cached, cached / fresh, identical, cache])
+        stages = [_stage_seconds(out / run / report) for run in ("fresh", "cached")]
+        rows.append([model.name, fresh, cached, cached / fresh, *stages, stages[1] / stages[0], identical, cache])
         print(rows[-1], flush=True)
     return rows
+
+
+def _stage_seconds(report: Path) -> float:
+    """The scan's own stage timings, without process start-up and containment."""
+    return float(sum(json.loads(report.read_text())["timings"].values()))
 
 
 def executors(folder: Path, out: Path) -> list[list]:
@@ -127,7 +137,10 @@ def killed_and_resumed(folder: Path, out: Path, n: int) -> list[list]:
     start = time.perf_counter()
     while batch.poll() is None and len(list(target.glob("*.json"))) < n // 2:
         time.sleep(0.2)
-    os.killpg(batch.pid, signal.SIGKILL)  # the batch and its contained worker
+    try:
+        os.killpg(batch.pid, signal.SIGKILL)  # the batch and its contained worker
+    except ProcessLookupError:  # it ended first
+        pass
     batch.wait()
     before, killed_after = len(list(target.glob("*.json"))), time.perf_counter() - start
     seconds, stderr = timed(command)
@@ -143,7 +156,20 @@ def render(args: argparse.Namespace, a: list[list], b: list[list], c: list[list]
         f"### Batch scans: cache, executors, resume ({os.cpu_count()} cores, one PyTorch thread per scan)\n\n"
         f"Command:\n\n```bash\n{command}\n```\n\n"
         "(a) Rescanning a model whose references and reference attack are cached (`--budget fast`, contained):\n\n"
-        + table(["model", "fresh s", "cached s", "cached/fresh", "identical JSON", "cache"], a)
+        + table(
+            [
+                "model",
+                "fresh s",
+                "cached s",
+                "ratio",
+                "fresh stages s",
+                "cached stages s",
+                "stages ratio",
+                "same JSON",
+                "cache",
+            ],
+            a,
+        )
         + f"\n\n(b) A batch of {args.models} models (copies of the sample models, `--no-cache`):\n\n"
         + table(["executor", "reports", "wall s", "reports identical to sequential"], b)
         + "\n\n(c) The sequential batch killed after half its reports, then run again:\n\n"
@@ -159,7 +185,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parts", default="a,b,c", help="which parts to run")
     args = parser.parse_args(argv)
     parts = set(args.parts.split(","))
-    folder = make_batch(args.out / "models", args.models)
+    folder = args.out / "models"
+    make_batch(folder, args.models)
     a = cached_rescan(args.out / "a") if "a" in parts else []
     b = executors(folder, args.out / "b") if parts & {"b", "c"} else []
     c = killed_and_resumed(folder, args.out / "b", args.models) if "c" in parts else []

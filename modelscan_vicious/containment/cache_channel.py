@@ -4,7 +4,7 @@ Only the worker can compute the cache key (it needs the model's graph and its pr
 the scanner may read and write the cache folder. So, per scan:
 
 1. the worker prints `cache-lookup <key>` on its stdout (the stage channel) and waits for one line on
-   its stdin (once for the references, once for the reference attack's outcomes);
+   its stdin (once for the references, once per run of the reference attack);
 2. the scanner copies the entry for that key, verifying every byte against the manifest's digests,
    into `<scratch>/cache-in/<key>/` and answers `hit`, or answers `miss` (no entry, or a bad one:
    one warning line on the scanner's stderr);
@@ -43,7 +43,7 @@ from modelscan_vicious.scanning.reference_key import KEY_PATTERN
 LOOKUP_PREFIX = "cache-lookup "
 CACHE_IN = "cache-in"
 CACHE_OUT = "cache-out"
-MAX_LOOKUPS = 4  # a scan looks up its references and the reference attack's outcomes
+MAX_LOOKUPS = 64  # a scan looks up its references and each run of the reference attack
 
 
 class WorkerCache:
@@ -51,19 +51,21 @@ class WorkerCache:
 
     def __init__(self, scratch: Path) -> None:
         self.scratch = scratch
-        self.used: dict[str, list[str]] = {}  # kind -> [key, "hit" | "miss"], for the scanner's report
+        self.used: dict[str, list[str]] = {}  # key -> [kind, "hit" | "miss"], for the scanner's report
 
     def lookup(self, key: str, kind: str) -> Path | None:
-        self.used[kind] = [key, "miss"]
+        self.used[key] = [kind, "miss"]
         sys.stdout.write(f"{LOOKUP_PREFIX}{key}\n")
         sys.stdout.flush()
         if sys.stdin.readline().strip() != "hit":
             return None
-        self.used[kind][1] = "hit"
+        self.used[key][1] = "hit"
         return self.scratch / CACHE_IN / key  # verified byte for byte by the scanner as it copied
 
     def store(self, key: str, kind: str, write: Writer) -> None:
         folder = self.scratch / CACHE_OUT / key
+        if folder.exists():  # the same work twice in one scan (identical outputs): stored once
+            return
         try:
             folder.mkdir(parents=True)
             write(folder)
@@ -72,7 +74,7 @@ class WorkerCache:
             shutil.rmtree(folder, ignore_errors=True)
 
     def reject(self, key: str, kind: str, err: CacheEntryError) -> None:
-        self.used[kind] = [key, "miss"]
+        self.used[key] = [kind, "miss"]
 
 
 @dataclass
@@ -81,15 +83,17 @@ class ScannerCache:
 
     cache: DirectoryCache | None
     scratch: Path
-    keys: list[str] = field(default_factory=list)  # looked up by the worker, in order
+    keys: dict[str, bool] = field(default_factory=dict)  # looked up by the worker: exported?
 
     def answer(self, line: str, reply: IO[bytes] | None) -> None:
         """Serve one `cache-lookup` line: export the entry into the scratch folder, answer hit or miss."""
         key = line[len(LOOKUP_PREFIX) :].strip()
-        hit = False
-        if self.cache is not None and KEY_PATTERN.match(key) and key not in self.keys and len(self.keys) < MAX_LOOKUPS:
-            self.keys.append(key)
-            hit = self.cache.export(key, self.scratch / CACHE_IN / key) is not None
+        if key in self.keys:
+            hit = self.keys[key]
+        elif self.cache is not None and KEY_PATTERN.match(key) and len(self.keys) < MAX_LOOKUPS:
+            hit = self.keys[key] = self.cache.export(key, self.scratch / CACHE_IN / key) is not None
+        else:
+            hit = False
         if reply is None:
             return
         try:
@@ -104,13 +108,12 @@ class ScannerCache:
             return cache_report(None)
         used = worker_used if isinstance(worker_used, dict) else {}
         uses: dict[str, CacheUse] = {}
-        for kind, claim in used.items():
-            if kind not in KINDS or not isinstance(claim, list) or len(claim) != 2 or claim[0] not in self.keys:
+        for key, claim in used.items():
+            if key not in self.keys or not isinstance(claim, list) or len(claim) != 2 or claim[0] not in KINDS:
                 continue  # only keys this scan looked up, and only the kinds we know
-            key, exported = claim[0], self.cache.uses.get(kind)
-            hit = claim[1] == "hit" and exported is not None and exported.key == key
-            uses[kind] = CacheUse(key, "hit" if hit else "miss")
+            hit = claim[1] == "hit" and self.keys[key]
+            uses[key] = CacheUse(claim[0], "hit" if hit else "miss")
             if not hit and (self.scratch / CACHE_OUT / key / MANIFEST).exists():
                 self.cache.import_entry(self.scratch / CACHE_OUT / key, key)
-                uses[kind].stored = self.cache.uses.get(kind, CacheUse(key)).stored
+                uses[key].stored = self.cache.uses.get(key, CacheUse(claim[0])).stored
         return cache_report(uses)

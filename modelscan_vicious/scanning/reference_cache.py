@@ -1,10 +1,11 @@
 """The reference cache on disk: one folder per key (`reference_key.py`), never trusted blindly.
 
-Two kinds of entries, both per-architecture work a rescan can reuse:
+Two kinds of entries, the work a rescan can reuse:
 
 - `references`: the trained honest references (`references.json`: output kinds and the report's notes;
   `reference-<i>.pt`: one state dict of plain tensors each);
-- `attack-outcomes`: the reference attack's outcomes on those references (`reference_outcomes.py`).
+- `attack-outcomes`: one run of the reference attack, keyed by the outputs it inverts
+  (`reference_outcomes.py`).
 
     <cache-dir>/<key>/manifest.json   format, kind, key, tool version, and every file's sha256 and size
 
@@ -234,9 +235,9 @@ def warn_on_stderr(message: str) -> None:
 
 @dataclass
 class CacheUse:
-    """What happened with one kind of entry in one scan: "hit" or "miss" (stored when `stored`)."""
+    """What happened with one entry in one scan: "hit" or "miss" (stored when `stored`)."""
 
-    key: str
+    kind: str
     status: str = "miss"
     stored: bool = False
 
@@ -247,11 +248,11 @@ class DirectoryCache:
 
     root: Path
     warn: Callable[[str], None] = warn_on_stderr
-    uses: dict[str, CacheUse] = field(default_factory=dict)  # by kind, this scan's
+    uses: dict[str, CacheUse] = field(default_factory=dict)  # by key, this scan's
 
     def lookup(self, key: str, kind: str) -> Path | None:
         """In-process scans: the verified entry's folder for `key`, or None (a bad entry is warned about)."""
-        self.uses[kind] = CacheUse(key)
+        self.uses[key] = CacheUse(kind)
         folder = self.root / key
         if not KEY_PATTERN.match(key) or not folder.exists():
             return None
@@ -261,7 +262,7 @@ class DirectoryCache:
         except CacheEntryError as err:
             self.ignored(folder, err)
             return None
-        self.uses[kind].status = "hit"
+        self.uses[key].status = "hit"
         return folder
 
     def store(self, key: str, kind: str, write: Writer) -> None:
@@ -271,7 +272,7 @@ class DirectoryCache:
             self._publish(staging, key, kind)
 
     def reject(self, key: str, kind: str, err: CacheEntryError) -> None:
-        self.uses[kind] = CacheUse(key)
+        self.uses[key] = CacheUse(kind)
         self.ignored(self.root / key, err)
 
     def export(self, key: str, destination: Path) -> str | None:
@@ -286,7 +287,7 @@ class DirectoryCache:
             shutil.rmtree(destination, ignore_errors=True)
             self.ignored(folder, err)
             return None
-        self.uses[kind] = CacheUse(key, "hit")
+        self.uses[key] = CacheUse(kind, "hit")
         return kind
 
     def import_entry(self, source: Path, key: str) -> None:
@@ -294,7 +295,6 @@ class DirectoryCache:
         try:
             with self._staging() as staging:
                 kind = str(copy_entry(source, staging / "entry", key)["kind"])
-                self.uses[kind] = CacheUse(key)
                 self._publish(staging / "entry", key, kind)
         except (CacheEntryError, OSError) as err:
             self.warn(f"the scan's new cache entry {key} was not stored ({err})")
@@ -325,7 +325,7 @@ class DirectoryCache:
             os.rename(folder, target)
         except OSError:
             pass  # another scan stored the same entry first; ours is identical
-        self.uses.setdefault(kind, CacheUse(key)).stored = True
+        self.uses.setdefault(key, CacheUse(kind)).stored = True
 
 
 def cache_report(uses: dict[str, CacheUse] | None) -> ReferenceCacheInfo | None:
@@ -334,13 +334,13 @@ def cache_report(uses: dict[str, CacheUse] | None) -> ReferenceCacheInfo | None:
 
     if uses is None:
         return ReferenceCacheInfo("off", None, False, "off")
-    references = uses.get(REFERENCES)
-    if references is None:
+    references = [(key, use) for key, use in uses.items() if use.kind == REFERENCES]
+    if not references:
         return None
-    outcomes = uses.get(OUTCOMES)
-    return ReferenceCacheInfo(
-        references.status, references.key, references.stored, outcomes.status if outcomes else "not-run"
-    )
+    key, use = references[0]
+    outcomes = {u.status for u in uses.values() if u.kind == OUTCOMES}
+    attack = "not-run" if not outcomes else outcomes.pop() if len(outcomes) == 1 else "partial"
+    return ReferenceCacheInfo(use.status, key, use.stored, attack)
 
 
 def default_cache_dir() -> Path:

@@ -9,16 +9,18 @@ covers what they start from and what they learn from, never the suspect's traine
 - the training set the references consume: the labelled images plus the attacker's inputs, and their
   labels, pseudo-labels included (they come from the suspect's predictions);
 - seed, recipes and epochs, device, thread count and CPU capability (they change the float sums),
-  PyTorch and tool versions.
+  PyTorch and tool versions, and a digest of the package's sources.
 
 Two models with the same architecture and the same predictions on the scan's data share a key.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -65,6 +67,18 @@ def architecture_fingerprint(module: nn.Module) -> str:
         values = tensor.detach().cpu().contiguous()
         _update(digest, "tensor", name, str(values.dtype), str(tuple(values.shape)))
         digest.update(values.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+@functools.lru_cache(maxsize=1)
+def code_digest() -> str:
+    """sha256 of this package's Python sources: a development checkout changes code without changing the
+    version, and references trained by other code are not the references this code would train."""
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        _update(digest, path.relative_to(root).as_posix())
+        digest.update(path.read_bytes())
     return digest.hexdigest()
 
 

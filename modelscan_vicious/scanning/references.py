@@ -34,6 +34,7 @@ from modelscan_vicious.scanning.reference_cache import (
 from modelscan_vicious.scanning.reference_key import (
     architecture_fingerprint,
     array_digest,
+    code_digest,
     execution_environment,
     reference_key,
 )
@@ -99,6 +100,7 @@ def _cache_key(loaded: LoadedInputs, config: ScanConfig, images: np.ndarray, lab
     return reference_key(
         {
             "tool_version": __version__,
+            "code": code_digest(),
             "architecture": architecture,
             "output_kind": model.output_kind,
             "folded_batch_norm": folded,

@@ -96,11 +96,11 @@ def test_the_directory_cache_warns_once_and_misses_on_a_bad_entry(tmp_path):
     cache = DirectoryCache(tmp_path, warn=warnings.append)
     assert cache.lookup(KEY, REFERENCES) is None and warnings == []  # absent: a plain miss
     cache.store(KEY, REFERENCES, partial(write_references, entry=_entry()))
-    assert cache.uses[REFERENCES].stored
-    assert cache.lookup(KEY, REFERENCES) == tmp_path / KEY and cache.uses[REFERENCES].status == "hit"
+    assert cache.uses[KEY].stored
+    assert cache.lookup(KEY, REFERENCES) == tmp_path / KEY and cache.uses[KEY].status == "hit"
     assert cache.lookup(KEY, "attack-outcomes") is None  # an entry of another kind is foreign too
     (tmp_path / KEY / "reference-0.pt").write_bytes(b"garbage")
-    assert cache.lookup(KEY, REFERENCES) is None and cache.uses[REFERENCES].status == "miss"
+    assert cache.lookup(KEY, REFERENCES) is None and cache.uses[KEY].status == "miss"
     assert len(warnings) == 2 and all("ignored" in w and "\n" not in w for w in warnings)
     cache.store(KEY, REFERENCES, partial(write_references, entry=_entry()))  # the new entry replaces the bad one
     assert read_references(cache.lookup(KEY, REFERENCES)).notes == _entry().notes
