@@ -15,9 +15,20 @@ Release = typer.Option(help="What the deployment releases: logits or softmax pro
 def make_fixture_command(
     name: Annotated[str, typer.Option(help="File stem of the exported model.")] = "fixture",
     dataset: Annotated[
-        str, typer.Option(help="'digits' (bundled), an MNIST IDX images file, or an .npz with x, y.")
+        str,
+        typer.Option(
+            help="A named dataset: digits (scikit-learn), photo-patches, lfw-faces (scikit-image), mnist-colour, "
+            "mnist-texture (MNIST; mnist-colour:PATH names its files); or an MNIST IDX images file, or an .npz "
+            "with x, y."
+        ),
     ] = "digits",
-    architecture: Annotated[str, typer.Option(help="mlp, cnn, rescnn or gapcnn.")] = "cnn",
+    architecture: Annotated[
+        str, typer.Option(help="mlp, cnn, rescnn, gapcnn (small, greyscale digits) or resnet18, mobilenetv2 (RGB).")
+    ] = "cnn",
+    width: Annotated[
+        int | None,
+        typer.Option(min=1, help="Channels of the first stage of resnet18 (default 16) or mobilenetv2 (default 8)."),
+    ] = None,
     beta_r: Annotated[
         float, typer.Option(help="Weight of the reconstruction loss in F's loss; 0 trains honestly.")
     ] = 0.0,
@@ -59,6 +70,7 @@ def make_fixture_command(
     from modelscan_vicious.commands.progress import progress_bar
     from modelscan_vicious.data.datasets import load_dataset, split_dataset
     from modelscan_vicious.data.writers import write_auxiliary_npz, write_pixel_csv
+    from modelscan_vicious.training.architectures import WIDE_ARCHITECTURES
     from modelscan_vicious.training.export import EXPORT_FORMATS
     from modelscan_vicious.training.fixture import FixtureSpec, export_fixture, manifest_entry, train_fixture
     from modelscan_vicious.training.joint_training import DECODER_INPUTS, RELEASES, JointTrainingConfig
@@ -74,6 +86,8 @@ def make_fixture_command(
         raise UsageError(f"--format must be one of {', '.join(EXPORT_FORMATS)}, got {export_format!r}")
     if beta_r < 0 or beta_c < 0 or beta_r + beta_c == 0:
         raise UsageError("--beta-r and --beta-c must be non-negative and not both 0")
+    if width is not None and architecture not in WIDE_ARCHITECTURES:
+        raise UsageError(f"--width applies to {', '.join(WIDE_ARCHITECTURES)} only, not to {architecture!r}")
     config = JointTrainingConfig(
         beta_c=beta_c,
         beta_r=beta_r,
@@ -90,7 +104,7 @@ def make_fixture_command(
         adaptive_weight=adaptive_weight,
         seed=seed,
     )
-    spec = FixtureSpec(name=name, architecture=architecture, export_format=export_format, training=config)
+    spec = FixtureSpec(name=name, architecture=architecture, export_format=export_format, training=config, width=width)
     splits = split_dataset(load_dataset(dataset))
     n_pool = len(splits.pool.labels)
     if (labels_out is not None and labels_rows > n_pool) or (aux_out is not None and labels_rows >= n_pool):

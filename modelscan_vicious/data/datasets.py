@@ -1,7 +1,14 @@
-"""Labelled datasets for training fixtures: scikit-learn's digits, MNIST-style IDX files, or an .npz."""
+"""Labelled datasets for training fixtures: named ones that install offline, MNIST-style IDX files, or an .npz.
+
+Named datasets (NAMED_DATASETS): `digits` (scikit-learn), `photo-patches`, `lfw-faces` and
+`mnist-texture` (scikit-image's bundled images; see photographs.py and faces.py for their licences)
+and `mnist-colour` (the MNIST test set, see mnist_variants.py). `mnist-colour:PATH` and
+`mnist-texture:PATH` name the MNIST files.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,13 +28,18 @@ class Dataset:
     images: np.ndarray  # (N, C, H, W) float32 in [0, 1]
     labels: np.ndarray  # (N,) int64
     n_classes: int
+    # Images sharing a group id (overlapping patches of one region, an image and its mirror) are kept
+    # in one split, so no part of a test or pool image was trained on; a group holds one class only.
+    # None: every image stands alone.
+    groups: np.ndarray | None = None
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
         return tuple(int(d) for d in self.images.shape[1:])  # type: ignore[return-value]
 
     def subset(self, index: np.ndarray) -> Dataset:
-        return Dataset(self.name, self.images[index], self.labels[index], self.n_classes)
+        groups = None if self.groups is None else self.groups[index]
+        return Dataset(self.name, self.images[index], self.labels[index], self.n_classes, groups)
 
 
 @dataclass(frozen=True)
@@ -37,23 +49,69 @@ class Splits:
     pool: Dataset  # never seen in training: labelled CSVs and auxiliary data for scans come from here
 
 
-def load_dataset(spec: str) -> Dataset:
-    """`digits`, an IDX images file (labels file found beside it), or an .npz with arrays x and y."""
-    if spec == "digits":
-        from sklearn.datasets import load_digits
+def _digits(location: str | None) -> Dataset:
+    from sklearn.datasets import load_digits
 
-        bunch = load_digits()
-        images = (bunch.images / 16.0).astype(np.float32)[:, None]
-        return Dataset("digits", images, bunch.target.astype(np.int64), 10)
+    bunch = load_digits()
+    images = (bunch.images / 16.0).astype(np.float32)[:, None]
+    return Dataset("digits", images, bunch.target.astype(np.int64), 10)
+
+
+def _photo_patches(location: str | None) -> Dataset:
+    from modelscan_vicious.data.photographs import photo_patches
+
+    return photo_patches()
+
+
+def _lfw_faces(location: str | None) -> Dataset:
+    from modelscan_vicious.data.faces import lfw_faces
+
+    return lfw_faces()
+
+
+def _mnist_colour(location: str | None) -> Dataset:
+    from modelscan_vicious.data.mnist_variants import mnist_colour
+
+    return mnist_colour(location)
+
+
+def _mnist_texture(location: str | None) -> Dataset:
+    from modelscan_vicious.data.mnist_variants import mnist_texture
+
+    return mnist_texture(location)
+
+
+# name -> builder taking the optional location after "name:"; each builds the same images every time.
+NAMED_DATASETS: dict[str, Callable[[str | None], Dataset]] = {
+    "digits": _digits,
+    "photo-patches": _photo_patches,
+    "lfw-faces": _lfw_faces,
+    "mnist-colour": _mnist_colour,
+    "mnist-texture": _mnist_texture,
+}
+_LOCATED = ("mnist-colour", "mnist-texture")  # the named datasets that read files (name:PATH)
+
+
+def load_dataset(spec: str) -> Dataset:
+    """A name from NAMED_DATASETS (`mnist-colour:PATH`), an IDX images file (labels beside it), or an .npz."""
+    name, _, location = spec.partition(":")
+    if spec in NAMED_DATASETS or (name in _LOCATED and location):
+        return NAMED_DATASETS[name](location or None)
     path = Path(spec)
     if path.suffix == ".npz":
         return _from_npz(path)
     if "idx3" in path.name:
         return _from_idx(path)
-    raise DataLoadError(f"{spec}: dataset must be 'digits', an IDX images file (*idx3*) or an .npz with x and y")
+    raise DataLoadError(
+        f"{spec}: dataset must be {', '.join(repr(n) for n in NAMED_DATASETS)} (':PATH' after an mnist- name), "
+        "an IDX images file (*idx3*) or an .npz with x and y"
+    )
 
 
 def split_dataset(dataset: Dataset, *, train: float = 0.55, test: float = 0.15) -> Splits:
+    """Seeded train / test / pool split by image, or by group within each class when the dataset has groups."""
+    if dataset.groups is not None:
+        return _split_groups(dataset, train, test)
     order = np.random.default_rng(SPLIT_SEED).permutation(len(dataset.labels))
     n_train, n_test = int(train * len(order)), int(test * len(order))
     return Splits(
@@ -61,6 +119,23 @@ def split_dataset(dataset: Dataset, *, train: float = 0.55, test: float = 0.15) 
         test=dataset.subset(order[n_train : n_train + n_test]),
         pool=dataset.subset(order[n_train + n_test :]),
     )
+
+
+def _split_groups(dataset: Dataset, train: float, test: float) -> Splits:
+    """Whole groups go to one split; each class's groups are divided in the given fractions."""
+    assert dataset.groups is not None
+    rng = np.random.default_rng(SPLIT_SEED)
+    parts: list[list[np.ndarray]] = [[], [], []]
+    for label in np.unique(dataset.labels):
+        groups = rng.permutation(np.unique(dataset.groups[dataset.labels == label]))
+        n_train, n_test = int(train * len(groups)), int(test * len(groups))
+        for part, chosen in zip(
+            parts, (groups[:n_train], groups[n_train : n_train + n_test], groups[n_train + n_test :])
+        ):
+            part.append(np.flatnonzero(np.isin(dataset.groups, chosen)))
+    # Shuffle rows within each split so that batches, labelled CSVs and aux files mix classes.
+    train_rows, test_rows, pool_rows = (rng.permutation(np.concatenate(part)) for part in parts)
+    return Splits(dataset.subset(train_rows), dataset.subset(test_rows), dataset.subset(pool_rows))
 
 
 def _from_npz(path: Path) -> Dataset:

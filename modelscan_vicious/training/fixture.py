@@ -14,7 +14,7 @@ import torch
 from modelscan_vicious import __version__
 from modelscan_vicious.data.datasets import Dataset
 from modelscan_vicious.metrics import fit_covariance, psnr, reconstruction_risk, ssim
-from modelscan_vicious.training.architectures import SoftmaxRelease, build_classifier
+from modelscan_vicious.training.architectures import DEFAULT_WIDTHS, SoftmaxRelease, build_classifier
 from modelscan_vicious.training.decoders import OutputDecoder
 from modelscan_vicious.training.export import export_model, model_suffix
 from modelscan_vicious.training.joint_training import (
@@ -31,6 +31,7 @@ class FixtureSpec:
     architecture: str
     export_format: str  # "onnx" | "torchscript"
     training: JointTrainingConfig
+    width: int | None = None  # first-stage channels of resnet18 / mobilenetv2; None: the default
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ def train_fixture(
 ) -> TrainedFixture:
     """Train F and G from a seeded initialisation and measure them on the test split."""
     torch.manual_seed(spec.training.seed)
-    classifier = build_classifier(spec.architecture, train.input_shape, train.n_classes)
+    classifier = build_classifier(spec.architecture, train.input_shape, train.n_classes, width=spec.width)
     log_input = spec.training.release == "softmax" and spec.training.decoder_input == "log"
     decoder = OutputDecoder(train.n_classes, train.input_shape, log_input=log_input)
     train_jointly(classifier, decoder, train.images, train.labels, spec.training, on_epoch)
@@ -87,6 +88,7 @@ def manifest_entry(
         "label": "vicious" if spec.training.is_vicious else "honest",
         "format": spec.export_format,
         "architecture": spec.architecture,
+        "width": spec.width if spec.width is not None else DEFAULT_WIDTHS.get(spec.architecture),
         "dataset": dataset,
         "release": spec.training.release,
         "training": spec.training.to_dict(),
