@@ -22,6 +22,7 @@ SECTIONS = {
     "calibration zoos": "### Detection on the calibration zoos",
 }
 MARGINS = (0.0, 0.01, 0.02, 0.03, 0.05)
+FACTORS = (1.03, 1.05, 1.07)
 ABSOLUTE = 1.20
 
 
@@ -68,7 +69,8 @@ def read_rows(text: str) -> list[Row]:
 def gates() -> list[tuple[str, object]]:
     absolute = [(f"R >= {ABSOLUTE:.2f} (absolute)", lambda r: r.R >= ABSOLUTE)]
     relative = [(f"R >= max(refs) + {m:.2f}", lambda r, m=m: r.R >= r.refs_max + m) for m in MARGINS]
-    return absolute + relative
+    scaled = [(f"R >= max(refs) x {f:.2f}", lambda r, f=f: r.R >= r.refs_max * f) for f in FACTORS]
+    return absolute + relative + scaled
 
 
 def render(rows: list[Row]) -> str:
