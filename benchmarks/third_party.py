@@ -68,7 +68,7 @@ def export(module, kind: str, path: Path) -> Path:
     elif kind == "ts-script":
         torch.jit.script(module).save(str(path))
     elif kind == "onnx-dynamo":
-        torch.onnx.export(module, (example,), str(path), dynamo=True, dynamic_shapes={"x": {0: "batch"}})
+        torch.onnx.export(module, (example,), str(path), dynamo=True, dynamic_shapes=({0: "batch"},))
     else:
         opset, batch = {"onnx13": (13, 2), "onnx19": (19, 2), "onnx-batch1": (17, 1)}[kind]
         axes = {"x": {0: "batch"}, "logits": {0: "batch"}} if batch > 1 else None

@@ -15,7 +15,11 @@ VOLATILE = ("timings", "reference_cache", "cost")  # differ between otherwise id
 
 @pytest.fixture
 def local_ray(tiny_scan):
-    """A 2-CPU local cluster, started after the tiny settings so its workers inherit the calibration."""
+    """A 2-CPU local cluster, started after the tiny settings so its workers inherit the calibration.
+
+    One PyTorch thread for the local scans too: a Ray task of the fast budget runs one thread, and float
+    sums come out bit-identical only with the same thread count."""
+    tiny_scan.setenv("OMP_NUM_THREADS", "1")
     ray = pytest.importorskip("ray")
     ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
     try:
