@@ -1,4 +1,4 @@
-"""Versions and device recorded in every report, so numbers can be reproduced."""
+"""Versions, device and thread count recorded in every report, so numbers can be reproduced."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ _PACKAGES = ("torch", "numpy", "scikit-learn", "onnx", "onnxruntime", "onnxrunti
 
 
 def environment(device: str) -> dict:
+    import torch
+
     versions = {}
     for name in _PACKAGES:
         try:
@@ -22,5 +24,7 @@ def environment(device: str) -> dict:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "device": device,
+        # The thread count changes float sums (and so the last digits of every number): record it.
+        "torch_threads": torch.get_num_threads(),
         "packages": versions,
     }

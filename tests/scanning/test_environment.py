@@ -14,3 +14,14 @@ def test_environment_records_tool_and_library_versions():
     assert env["packages"]["numpy"] == np.__version__
     assert {"torch", "onnx", "scikit-learn"} <= set(env["packages"])
     assert env["python"].count(".") == 2
+
+
+def test_environment_records_the_thread_count_that_shapes_float_sums():
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        assert environment("cpu")["torch_threads"] == 1
+    finally:
+        torch.set_num_threads(before)
