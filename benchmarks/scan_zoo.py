@@ -23,10 +23,12 @@ def scan_zoo(
     names: set[str] | None = None,
     from_reports: bool = False,
     device: str | None = None,
+    references: str | None = None,
 ) -> list[dict]:
-    """Scan each model (or, with from_reports, read the reports an earlier run left) and return rows."""
+    """Scan each model (or, with from_reports, read the reports an earlier run left) and return rows.
+    `references`: the scans' --references; its reports go to `reports-<method>` beside the default ones."""
     rows = []
-    report_dir = zoo / "reports"
+    report_dir = zoo / ("reports" if references is None else f"reports-{references}")
     for entry in load_json(zoo / "manifest.json"):
         if names is not None and entry["name"] not in names:
             continue
@@ -37,7 +39,8 @@ def scan_zoo(
             rows.append(row(entry, report, report["verdict"]["exit_code"], seconds, report_path))
             continue
         start = time.perf_counter()
-        code = cli(scan_argv(zoo, entry, report_dir, budget=budget, seed=seed, with_aux=with_aux, device=device))
+        argv = scan_argv(zoo, entry, report_dir, budget=budget, seed=seed, with_aux=with_aux, device=device)
+        code = cli(argv + (["--references", references] if references else []))
         seconds = time.perf_counter() - start
         rows.append(row(entry, load_json(report_path), code, seconds, report_path))
         print(
@@ -118,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget", default="fast")
     parser.add_argument("--no-aux", action="store_true")
     parser.add_argument("--device", default=None, help="the scans' --device (default: scan's own, auto)")
+    parser.add_argument("--references", default=None, help="the scans' --references (default: scan's own, auto)")
     parser.add_argument("--names", default=None, help="comma list: scan only these and merge into --out")
     parser.add_argument(
         "--from-reports",
@@ -133,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         names=names,
         from_reports=args.from_reports,
         device=checked_device(args.device),
+        references=args.references,
     )
     if names is not None and args.out.exists():
         rows = [r for r in load_json(args.out) if r["name"] not in names] + rows

@@ -52,6 +52,10 @@ RELEASE_CHOICES = ("logits", "softmax", "label")  # plus "top-K" for K >= 1
 DEVICES = ("auto", "cpu", "cuda")
 FORMATS = ("json", "html", "sarif")
 EXECUTORS = ("local", "ray")
+# How honest references are made (scanning/references.py): trained from scratch (the calibrated method),
+# the suspect with its head (last two weight layers) re-trained (training/head.py; for models too large to train from
+# scratch in the time given), or `auto`: from scratch when it fits --timeout, else the head method.
+REFERENCE_METHODS = ("auto", "scratch", "head")
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,7 @@ class ScanConfig:
     scaling: InputScaling = field(default_factory=InputScaling)
     pixel_range: str = "auto"
     mitigate: bool = False
+    references: str = "auto"  # REFERENCE_METHODS; the scan resolves auto to the method it ran
     jobs: int = 1  # models scanned in parallel worker processes
     quiet: bool = False
     timeout: float | None = None  # seconds per model; None: the budget's default
@@ -96,6 +101,8 @@ class ScanConfig:
             raise UsageError("--output - writes the JSON report to stdout; use it with --format json")
         if self.executor not in EXECUTORS:
             raise UsageError(f"--executor must be one of {', '.join(EXECUTORS)}, got {self.executor!r}")
+        if self.references not in REFERENCE_METHODS:
+            raise UsageError(f"--references must be one of {', '.join(REFERENCE_METHODS)}, got {self.references!r}")
         if self.jobs < 1:
             raise UsageError(f"--jobs must be at least 1, got {self.jobs}")
         if self.pixel_range not in ("auto", "0-1", "0-255"):
@@ -133,6 +140,7 @@ class ScanConfig:
             "scaling": self.scaling.to_dict(),
             "pixel_range": self.pixel_range,
             "mitigate": self.mitigate,
+            "references": self.references,
             "sources": dict(self.sources),
         }
 

@@ -36,6 +36,7 @@ _KEY_TYPES: dict[str, str] = {
     "std": "list",
     "pixel-range": "str",
     "mitigate": "bool",
+    "references": "str",
     "jobs": "int",
     "quiet": "bool",
     "timeout": "float",

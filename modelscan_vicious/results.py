@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-SCHEMA_VERSION = "1.2.0"
+SCHEMA_VERSION = "1.3.0"
 
 
 @dataclass(frozen=True)
@@ -165,6 +165,7 @@ class CostInfo:
     timeout_s: float
     reductions: list[str]  # e.g. "reference epochs 20 -> 6"; empty: the full method ran
     budget: dict[str, Any]  # the budget that ran (settings.budget is the one asked for)
+    reference_method: str = "scratch"  # how the references were made: "scratch" or "head" (config.REFERENCE_METHODS)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

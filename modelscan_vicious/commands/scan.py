@@ -79,6 +79,13 @@ def scan_command(
         bool,
         typer.Option("--mitigate", help="Also measure output mitigations (noise, top-K, rounding, label).", **_FLAG),
     ] = DEFAULTS["mitigate"],
+    references: Annotated[
+        str,
+        typer.Option(
+            help="Honest references: scratch (trained from scratch, calibrated), head (the suspect with its "
+            "head re-trained: large models) or auto (scratch when it fits --timeout)."
+        ),
+    ] = DEFAULTS["references"],
     jobs: Annotated[int, typer.Option(help="Scan this many models in parallel processes.")] = DEFAULTS["jobs"],
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the summary line per model.", **_FLAG)] = DEFAULTS[
         "quiet"

@@ -5,10 +5,13 @@ reference copy and of the surrogate decoder on 128 inputs, a batch of queries to
 multiplies them by the work the budget asks for. Timing beats a FLOP count here: the same FLOPs cost
 very different times through onnxruntime, TorchScript and fx graphs, and on a busy machine.
 
-When the estimate does not fit the time left, every iterative quantity is scaled down by the same
-factor (and the references drop to two below a quarter); the report records each reduction, and a
-reduced scan is never reported as `passed`. When even the smallest scan cannot fit, the scan stops
-before the heavy stages with a one-line error naming what would help.
+With `--references auto`, references trained from scratch (the calibrated method) are used when they
+fit; otherwise the head method (the suspect with its head re-trained, `training/head.py`),
+whose epoch is timed too, and the report records the switch. When the estimate still does not fit the
+time left, every iterative quantity is scaled down by the same factor (and the references drop to two
+below a quarter); the report records each reduction, and a reduced scan is never reported as
+`passed`. When even the smallest scan cannot fit, the scan stops before the heavy
+stages with a one-line error naming what would help.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ class StepTimes:
     """Seconds measured on this machine for this model."""
 
     reference_epoch: float  # one epoch of a reference copy over SAMPLE inputs
+    head_epoch: float | None  # one epoch re-training only the head; None: no output layer found
     decoder_epoch: float  # one epoch of the surrogate decoder over SAMPLE inputs
     query: float  # one suspect query (seconds per input)
     parameters: int  # of the trainable copy (or the black-box stand-in)
@@ -54,11 +58,22 @@ class Workload:
     mitigate: bool
 
 
-def stage_seconds(budget: Budget, times: StepTimes, work: Workload) -> dict[str, float]:
+@dataclass(frozen=True)
+class Fit:
+    """What the scan will run: the budget, the reference method, their estimate and the reductions made."""
+
+    budget: Budget
+    reference_method: str  # "scratch" | "head"
+    estimate: dict[str, float]
+    reductions: list[str]
+
+
+def stage_seconds(budget: Budget, times: StepTimes, work: Workload, method: str = "scratch") -> dict[str, float]:
     """Estimated seconds per stage (pure arithmetic, so it can be tested and explained)."""
     recipes = [REFERENCE_RECIPES[i % len(REFERENCE_RECIPES)] for i in range(budget.n_references)]
     reference_epochs = sum(max(1, round(r.epoch_fraction * budget.reference_epochs)) for r in recipes)
-    per_reference_epoch = times.reference_epoch * work.reference_inputs / SAMPLE
+    epoch = times.head_epoch if method == "head" and times.head_epoch is not None else times.reference_epoch
+    per_reference_epoch = epoch * work.reference_inputs / SAMPLE
     attack_run = (
         budget.attack_epochs * times.decoder_epoch * work.attack_inputs / SAMPLE + times.query * work.query_inputs
     )
@@ -94,14 +109,19 @@ def reduced_budget(budget: Budget, scale: float) -> tuple[Budget, list[str]]:
 
 
 def fit_to_time(
-    budget: Budget, times: StepTimes, work: Workload, seconds_left: float, timeout_s: float
-) -> tuple[Budget, dict[str, float], list[str]]:
-    """The budget to run, its estimate, and the reductions made so it fits `seconds_left`."""
-    estimate = stage_seconds(budget, times, work)
-    total = sum(estimate.values())
+    budget: Budget, times: StepTimes, work: Workload, seconds_left: float, timeout_s: float, method: str = "scratch"
+) -> Fit:
+    """The budget and reference method to run, their estimate, and the reductions made so they fit
+    `seconds_left`. `method` "auto" tries from-scratch references first, then the head method."""
     allowed = SAFETY * seconds_left
-    if total <= allowed:
-        return budget, estimate, []
+    methods = ["scratch", "head"] if method == "auto" and times.head_epoch is not None else [method]
+    methods = ["scratch" if m == "auto" else m for m in methods]
+    for candidate in methods:
+        estimate = stage_seconds(budget, times, work, candidate)
+        if sum(estimate.values()) <= allowed:
+            return Fit(budget, candidate, estimate, _switch_note(methods, candidate, budget, times, work))
+    method = methods[-1]  # the cheapest the user allowed
+    total = sum(estimate.values())
     scale = allowed / total
     if scale < MIN_SCALE:
         raise ResourceLimitError(
@@ -110,7 +130,16 @@ def fit_to_time(
             "or give fewer auxiliary inputs"
         )
     reduced, notes = reduced_budget(budget, scale)
-    return reduced, stage_seconds(reduced, times, work), notes
+    switch = _switch_note(methods, method, budget, times, work)
+    return Fit(reduced, method, stage_seconds(reduced, times, work, method), switch + notes)
+
+
+def _switch_note(methods: list[str], chosen: str, budget: Budget, times: StepTimes, work: Workload) -> list[str]:
+    """The reduction `auto` made by leaving from-scratch references, with the estimate that ruled them out."""
+    if chosen == "scratch" or methods[0] != "scratch":
+        return []
+    scratch = sum(stage_seconds(budget, times, work, "scratch").values())
+    return [f"references: the model's head re-trained instead of copies from scratch (est. {_minutes(scratch)})"]
 
 
 def measure(loaded, config, reference_module) -> StepTimes:
@@ -129,6 +158,7 @@ def measure(loaded, config, reference_module) -> StepTimes:
         start = time.perf_counter()
         train_classifier(reference_module, images, labels, output_kind="logits", epochs=1, device=config.device)
         reference_epoch = time.perf_counter() - start
+        head_epoch = _head_epoch(reference_module, loaded.model.n_outputs, images, labels, config.device)
         attack = InverseNetworkAttack(epochs=1, device=config.device)
         features = np.random.default_rng(0).normal(size=(len(images), loaded.model.n_outputs)).astype(np.float32)
         attack._fit(features[:BATCH], images[:BATCH], None, seed=0)  # warm: first calls set up kernels (10x slower)
@@ -140,11 +170,24 @@ def measure(loaded, config, reference_module) -> StepTimes:
     query = (time.perf_counter() - start) / BATCH
     return StepTimes(
         reference_epoch=reference_epoch,
+        head_epoch=head_epoch,
         decoder_epoch=decoder_epoch,
         query=query,
         parameters=sum(p.numel() for p in reference_module.parameters()),
         flops_per_input=_flops(reference_module, images[:1]),
     )
+
+
+def _head_epoch(module, n_outputs: int, images: np.ndarray, labels: np.ndarray, device: str) -> float | None:
+    """Seconds of one epoch re-training only `module`'s head (the head method), or None."""
+    from modelscan_vicious.training.head import head_parameters, retrain_head
+
+    head = head_parameters(module, n_outputs)
+    if not head:
+        return None
+    start = time.perf_counter()
+    retrain_head(module, head, images, labels, output_kind="logits", epochs=1, weight_decay=0.0, seed=0, device=device)
+    return time.perf_counter() - start
 
 
 def _sample_images(loaded) -> np.ndarray:

@@ -98,7 +98,8 @@ def _scan_model(path: Path, asked: ScanConfig, on_stage: StageCallback) -> ScanR
         with _timed(timings, stages.ESTIMATE, on_stage):
             cost = _estimate(loaded, asked, time.perf_counter() - started)
         on_stage(stages.estimate_message(cost.estimated_seconds))
-        config = replace(asked, budget=Budget(**cost.budget))  # the asked budget, or the reduced one
+        # The asked budget, or the reduced one; and the reference method that fits.
+        config = replace(asked, budget=Budget(**cost.budget), references=cost.reference_method)
         with _timed(timings, stages.REFERENCES, on_stage):
             references = match_confidence(train_references(loaded, config), loaded, config)
         with _timed(timings, stages.BLACK_BOX_ATTACKS, on_stage):
@@ -144,6 +145,11 @@ def _limits(cost: CostInfo, reconstruction: ReconstructionResult | None) -> list
     limits = []
     if cost.reductions:
         limits.append(f"reduced to fit --timeout ({'; '.join(cost.reductions)})")
+    if cost.reference_method == "head":
+        limits.append(
+            "references re-trained only the model's head (its last two weight layers) on its own features: "
+            "weaker evidence than references trained from scratch, on which P(vicious) was calibrated"
+        )
     if reconstruction is not None and reconstruction.lower_bound:
         limits.append(
             "no auxiliary inputs (--aux): the attack and the references learned from the labelled set alone, "
@@ -179,19 +185,28 @@ def _estimate(loaded: LoadedInputs, config: ScanConfig, elapsed: float) -> CostI
         mitigate=config.mitigate,
     )
     left = config.timeout_s - elapsed
-    budget, estimate, reductions = fit_to_time(config.budget, times, work, left, config.timeout_s)
+    method = config.references if loaded.trainable is not None else "scratch"  # a black box has no head to re-train
+    if method == "head" and times.head_epoch is None:
+        raise ModelNotTrainableError(
+            f"--references head: the model has no output layer with {loaded.model.n_outputs} outputs to re-train"
+        )
+    fit = fit_to_time(config.budget, times, work, left, config.timeout_s, method)
+    steps = {"reference_epoch_128_inputs": round(times.reference_epoch, 4)}
+    if times.head_epoch is not None:
+        steps["head_epoch_128_inputs"] = round(times.head_epoch, 4)
     return CostInfo(
-        estimated_seconds=estimate,
+        estimated_seconds=fit.estimate,
         step_seconds={
-            "reference_epoch_128_inputs": round(times.reference_epoch, 4),
+            **steps,
             "decoder_epoch_128_inputs": round(times.decoder_epoch, 4),
             "query_per_input": round(times.query, 6),
         },
         parameters=times.parameters,
         flops_per_input=times.flops_per_input,
         timeout_s=config.timeout_s,
-        reductions=reductions,
-        budget=asdict(budget),
+        reductions=fit.reductions,
+        budget=asdict(fit.budget),
+        reference_method=fit.reference_method,
     )
 
 

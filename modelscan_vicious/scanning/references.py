@@ -2,8 +2,10 @@
 
 Each copy takes a recipe (`detectors/references.py`), learns from the labelled set plus the attacker's
 inputs pseudo-labelled by the suspect's top-1 prediction, and gets back batch norm the export froze
-or folded. Probability-output references are then re-tempered to the suspect's confidence (not cached:
-the temperatures depend on the suspect's own outputs, and take milliseconds). Trained references are
+or folded. With the head method (`config.references == "head"`, for models too large to train from
+scratch in the time given) a copy is the suspect with only its head (last two weight layers) re-trained
+(`training/head.py`). Probability-output references are then re-tempered to the suspect's confidence
+(not cached: the temperatures depend on the suspect's own outputs, and take milliseconds). Trained references are
 cached by what determines them (`reference_cache.py`, `reference_key.py`).
 """
 
@@ -109,6 +111,7 @@ def _cache_key(loaded: LoadedInputs, config: ScanConfig, images: np.ndarray, lab
             "labelled_rows": len(loaded.labelled.labels),
             "seed": config.seed,
             "recipes": [asdict(r) for r in reference_recipes(config.budget.n_references)],
+            "method": _method(loaded, config),
             "reference_epochs": config.budget.reference_epochs,
             "scaling": config.scaling.to_dict(),
             "execution": execution_environment(config.device),
@@ -124,6 +127,8 @@ def _train(
 
     model, trainable = loaded.model, loaded.trainable
     recipes = reference_recipes(config.budget.n_references)
+    if _method(loaded, config) == "head":
+        return _train_heads(loaded, config, images, labels)
     states, kinds, rewritten, inserted = [], [], 0, []
     for i, recipe in enumerate(recipes):
         seed = config.seed * 1000 + i
@@ -158,6 +163,42 @@ def _train(
             "calibration was fitted with: the references learn from fewer examples, so P(vicious) is less certain"
         )
     return CachedReferences(states, kinds, notes + _batch_norm_notes(rewritten, len(inserted)))
+
+
+def _method(loaded: LoadedInputs, config: ScanConfig) -> str:
+    """The reference method that runs: "head" only when asked (or chosen by the estimate) and possible."""
+    return "head" if config.references == "head" and loaded.trainable is not None else "scratch"
+
+
+def _train_heads(loaded: LoadedInputs, config: ScanConfig, images: np.ndarray, labels: np.ndarray) -> CachedReferences:
+    """The head method: each reference is the suspect with its head re-initialised by its seed and
+    re-trained by its recipe, every other weight and statistic frozen at the suspect's."""
+    from modelscan_vicious.training.head import head_parameters, retrain_head
+
+    assert loaded.trainable is not None  # _method gives "head" only with a trainable copy
+    recipes = reference_recipes(config.budget.n_references)
+    states, head = [], []
+    for i, recipe in enumerate(recipes):
+        module = loaded.trainable()
+        head = head_parameters(module, loaded.model.n_outputs)
+        trained = retrain_head(
+            module,
+            head,
+            images,
+            labels,
+            output_kind=loaded.model.output_kind,
+            epochs=max(1, round(recipe.epoch_fraction * config.budget.reference_epochs)),
+            weight_decay=recipe.weight_decay,
+            seed=config.seed * 1000 + i,
+            device=config.device,
+        )
+        states.append({name: value.detach().cpu().clone() for name, value in trained.state_dict().items()})
+    notes = [
+        f"references: the model with its head ({', '.join(head)}) re-initialised and re-trained for "
+        "the task alone, every other weight frozen (--references head), with the recipes "
+        + ", ".join(r.name for r in recipes)
+    ]
+    return CachedReferences(states, [loaded.model.output_kind] * len(states), notes)
 
 
 def _rebuilt(loaded: LoadedInputs, state: dict, config: ScanConfig):

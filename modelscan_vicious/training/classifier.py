@@ -5,6 +5,7 @@ and batched prediction. Honest references (detectors/references.py) and the test
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 
 import numpy as np
 import torch
@@ -22,25 +23,28 @@ def classification_loss(outputs: torch.Tensor, labels: torch.Tensor, output_kind
 
 
 @torch.no_grad()
-def reinitialise(module: nn.Module, seed: int) -> nn.Module:
+def reinitialise(module: nn.Module, seed: int, only: Collection[str] | None = None) -> nn.Module:
     """Fresh weights by PyTorch's default rules, from parameter names and shapes alone.
 
     Works on any module, including TorchScript and converted ONNX graphs whose layers cannot be
     asked to `reset_parameters()`: matrices and kernels get Kaiming-uniform, biases uniform in
     +-1/sqrt(fan_in), 1-D scales 1 (PReLU slopes 0.25), and normalisation statistics their initial values.
+    `only`: re-initialise just these parameters (by name), leaving every other weight and statistic.
     """
     generator = torch.Generator().manual_seed(seed)
     prelu_prefixes = {name for name, sub in module.named_modules() if isinstance(sub, nn.PReLU)}
     fan_in_of: dict[str, int] = {}
     for name, param in module.named_parameters():
         prefix = name.rsplit(".", 1)[0] if "." in name else ""
+        if only is not None and name not in only:
+            continue
         if param.dim() >= 2:
             fan_in = int(np.prod(param.shape[1:]))
             fan_in_of[prefix] = fan_in
             bound = math.sqrt(6.0 / ((1 + 5.0) * fan_in))  # kaiming_uniform_ with a = sqrt(5)
             param.copy_(torch.empty(param.shape).uniform_(-bound, bound, generator=generator))
     for name, param in module.named_parameters():
-        if param.dim() != 1:
+        if param.dim() != 1 or (only is not None and name not in only):
             continue
         prefix = name.rsplit(".", 1)[0] if "." in name else ""
         if name.endswith("bias") and prefix in fan_in_of:
@@ -52,7 +56,7 @@ def reinitialise(module: nn.Module, seed: int) -> nn.Module:
             param.fill_(0.25)  # nn.PReLU's default slope; 1.0 would make it the identity
         else:
             param.fill_(1.0)
-    for name, buffer in module.named_buffers():
+    for name, buffer in module.named_buffers() if only is None else ():
         if name.endswith("running_mean"):
             buffer.zero_()
         elif name.endswith("running_var"):
@@ -73,10 +77,14 @@ def train_classifier(
     batch_size: int = 64,
     seed: int = 0,
     device: str = "cpu",
+    frozen_statistics: bool = False,
 ) -> nn.Module:
-    """Classification loss only, Adam; train for `epochs` passes or exactly `steps` mini-batches."""
+    """Classification loss only, Adam; train for `epochs` passes or exactly `steps` mini-batches.
+
+    `frozen_statistics`: train in eval mode, so batch norm keeps its running statistics (and dropout is
+    off); for copies whose frozen layers must stay exactly the suspect's."""
     generator = torch.Generator().manual_seed(seed)
-    module = module.to(device).train()
+    module = module.to(device).train(not frozen_statistics)
     optimizer = torch.optim.Adam([p for p in module.parameters() if p.requires_grad], lr=lr, weight_decay=weight_decay)
     x_all = torch.from_numpy(images.astype(np.float32)).to(device)
     y_all = torch.from_numpy(labels.astype(np.int64)).to(device)

@@ -16,7 +16,14 @@ from scan_helpers import HIGH_RISK_GATE, TINY_BUDGET, report, scan
 def test_a_reduced_scan_is_reported_and_never_passes(
     tiny_models, labels_csv, aux_npz, tmp_path, tiny_scan, monkeypatch, reference_epoch, status
 ):
-    slow = StepTimes(reference_epoch=reference_epoch, decoder_epoch=0.0, query=0.0, parameters=1, flops_per_input=1.0)
+    slow = StepTimes(
+        reference_epoch=reference_epoch,
+        head_epoch=None,
+        decoder_epoch=0.0,
+        query=0.0,
+        parameters=1,
+        flops_per_input=1.0,
+    )
     monkeypatch.setattr(cost, "measure", lambda *args: slow)
     model = tiny_models.honest_torchscript.path
     flags = ["--no-containment", "--fail-on-risk", HIGH_RISK_GATE, "--timeout", "60", "--format", "json"]
@@ -32,3 +39,32 @@ def test_a_reduced_scan_is_reported_and_never_passes(
     else:
         assert "raise --timeout" in document["verdict"]["reasons"][0]
     json.dumps(document)
+
+
+def test_auto_takes_head_references_when_only_they_fit_and_never_passes(
+    tiny_models, labels_csv, aux_npz, tmp_path, tiny_scan, monkeypatch
+):
+    """Scratch references that would not fit, head ones that would: the scan re-trains the suspect's head,
+    records the switch and the method, and keeps the verdict from `passed`."""
+    slow_scratch = StepTimes(
+        reference_epoch=5.0, head_epoch=1e-4, decoder_epoch=0.0, query=0.0, parameters=1, flops_per_input=1.0
+    )
+    monkeypatch.setattr(cost, "measure", lambda *args: slow_scratch)
+    model = tiny_models.honest_onnx.path
+    flags = ["--no-containment", "--fail-on-risk", HIGH_RISK_GATE, "--timeout", "60", "--format", "json"]
+    scan([model], tmp_path, *flags, labels=labels_csv, aux=aux_npz)
+    document = report(tmp_path, model.stem)
+    assert document["cost"]["reference_method"] == "head"
+    assert document["settings"]["references"] == "auto"
+    assert "instead of copies from scratch" in document["cost"]["reductions"][0]
+    assert document["verdict"]["status"] == "error"  # never passed: reduced, and weaker evidence
+    assert any("re-trained only the model's head" in reason for reason in document["verdict"]["reasons"])
+    assert any(note.startswith("references: the model with its head") for note in document["viciousness"]["notes"])
+    assert document["viciousness"]["probability"] is not None
+
+
+def test_an_unknown_reference_method_is_a_usage_error(tiny_models, labels_csv, tmp_path, tiny_scan):
+    from modelscan_vicious.errors import EXIT_USAGE_ERROR
+
+    code = scan([tiny_models.honest_onnx.path], tmp_path, "--references", "width", labels=labels_csv)
+    assert code == EXIT_USAGE_ERROR

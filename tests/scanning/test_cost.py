@@ -9,7 +9,9 @@ from modelscan_vicious.errors import ResourceLimitError
 from modelscan_vicious.scanning import cost, stages
 from modelscan_vicious.scanning.cost import StepTimes, Workload, fit_to_time, reduced_budget, stage_seconds
 
-TIMES = StepTimes(reference_epoch=1.0, decoder_epoch=0.5, query=0.001, parameters=1000, flops_per_input=None)
+TIMES = StepTimes(
+    reference_epoch=1.0, head_epoch=0.25, decoder_epoch=0.5, query=0.001, parameters=1000, flops_per_input=None
+)
 WORK = Workload(
     reference_inputs=256, attack_inputs=128, query_inputs=1000, white_box=True, releases_twice=False, mitigate=False
 )
@@ -29,18 +31,38 @@ def test_stage_seconds_follow_the_budget():
 
 
 def test_a_budget_that_fits_is_left_alone():
-    budget, estimate, reductions = fit_to_time(BUDGETS["fast"], TIMES, WORK, seconds_left=1e6, timeout_s=1e6)
-    assert budget == BUDGETS["fast"] and reductions == [] and sum(estimate.values()) > 0
+    fit = fit_to_time(BUDGETS["fast"], TIMES, WORK, seconds_left=1e6, timeout_s=1e6, method="auto")
+    assert fit.budget == BUDGETS["fast"] and fit.reductions == [] and sum(fit.estimate.values()) > 0
+    assert fit.reference_method == "scratch"  # the calibrated method, whenever it fits
 
 
 def test_a_budget_that_does_not_fit_is_scaled_and_says_so():
     full = sum(stage_seconds(BUDGETS["fast"], TIMES, WORK).values())
-    budget, estimate, reductions = fit_to_time(BUDGETS["fast"], TIMES, WORK, seconds_left=full / 2, timeout_s=100)
+    fit = fit_to_time(BUDGETS["fast"], TIMES, WORK, seconds_left=full / 2, timeout_s=100)
+    budget = fit.budget
     assert budget.reference_epochs < 20 and budget.attack_epochs < 40 and budget.n_references == 3
-    assert sum(estimate.values()) <= cost.SAFETY * full / 2 * 1.1
-    assert "reference epochs 20 -> 8" in reductions
+    assert sum(fit.estimate.values()) <= cost.SAFETY * full / 2 * 1.1
+    assert "reference epochs 20 -> 8" in fit.reductions and fit.reference_method == "scratch"
     few, _ = reduced_budget(BUDGETS["fast"], 0.1)
     assert few.n_references == 2  # below a quarter, two references
+
+
+def test_auto_switches_to_head_references_when_only_they_fit_and_says_so():
+    scratch = sum(stage_seconds(BUDGETS["fast"], TIMES, WORK, "scratch").values())
+    head = sum(stage_seconds(BUDGETS["fast"], TIMES, WORK, "head").values())
+    assert stage_seconds(BUDGETS["fast"], TIMES, WORK, "head")[stages.REFERENCES] == (20 + 20 + 6) * 0.25 * 256 / 128
+    between = (scratch + head) / 2 / cost.SAFETY  # time left in which head fits and scratch does not
+    fit = fit_to_time(BUDGETS["fast"], TIMES, WORK, seconds_left=between, timeout_s=100, method="auto")
+    assert fit.reference_method == "head" and fit.budget == BUDGETS["fast"]
+    assert len(fit.reductions) == 1 and "instead of copies from scratch" in fit.reductions[0]
+    # Asked for scratch, the same time gives a reduced from-scratch scan instead.
+    assert fit_to_time(BUDGETS["fast"], TIMES, WORK, seconds_left=between, timeout_s=100).reference_method == "scratch"
+    # Too little even for head references: head, reduced, with both changes recorded.
+    tight = fit_to_time(BUDGETS["fast"], TIMES, WORK, seconds_left=head / 2, timeout_s=100, method="auto")
+    assert tight.reference_method == "head" and tight.budget.reference_epochs < 20 and len(tight.reductions) > 1
+    # No output layer found (head_epoch None): auto stays with scratch.
+    no_head = StepTimes(**{**TIMES.__dict__, "head_epoch": None})
+    assert fit_to_time(BUDGETS["fast"], no_head, WORK, between, 100, method="auto").reference_method == "scratch"
 
 
 def test_a_scan_that_cannot_fit_stops_with_what_would_help():
