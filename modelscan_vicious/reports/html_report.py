@@ -104,7 +104,32 @@ def build_context(result: ScanResult) -> dict[str, Any]:
         "settings": settings_rows(result.settings),
         "environment": environment_view(result.environment, result.settings),
         "timings": sorted(result.timings.items()),
+        "cost": cost_view(result),
         "total_seconds": sum(v for v in result.timings.values() if is_finite(v)),
+    }
+
+
+REFERENCE_METHOD_WORDS = {
+    "scratch": "trained from scratch for the task alone (the calibrated method)",
+    "head": "the model's head (last two weight layers) re-trained for the task alone, the rest frozen: "
+    "weaker evidence, never passed",
+}
+
+
+def cost_view(result: ScanResult) -> dict[str, Any] | None:
+    """The estimate made before the heavy stages, next to what each stage took, and what the scan ran."""
+    cost = result.cost
+    if cost is None:
+        return None
+    stages = [(stage, seconds, result.timings.get(stage)) for stage, seconds in cost.estimated_seconds.items()]
+    return {
+        "stages": stages,
+        "estimated_total": sum(cost.estimated_seconds.values()),
+        "parameters": f"{cost.parameters:,}",
+        "flops": f"{cost.flops_per_input:,.0f}" if cost.flops_per_input else "not countable",
+        "timeout_s": cost.timeout_s,
+        "method": REFERENCE_METHOD_WORDS.get(cost.reference_method, cost.reference_method),
+        "reductions": list(cost.reductions),
     }
 
 

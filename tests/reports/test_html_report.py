@@ -217,3 +217,27 @@ def test_mitigations_table_uses_the_report_precisions(failed_result):
     html = render_html(replace(failed_result, mitigations=mitigations))
     assert '<td class="num">95.3%</td><td class="num">1.2%</td>' in html
     assert '<td class="num">1.041</td><td class="num">0.123</td>' in html
+
+
+def test_the_cost_estimate_the_reference_method_and_reductions_are_shown(failed_result):
+    from modelscan_vicious.results import CostInfo
+
+    cost = CostInfo(
+        estimated_seconds={"references": 120.0, "attack": 60.0},
+        step_seconds={"reference_epoch_128_inputs": 1.0},
+        parameters=25_557_032,
+        flops_per_input=4.1e9,
+        timeout_s=1800.0,
+        reductions=["references: the model's head re-trained instead of copies from scratch (est. 41.0 min)"],
+        budget={},
+        reference_method="head",
+    )
+    html = render_html(replace(failed_result, cost=cost, timings={"references": 100.5}))
+    section = html[html.index('id="cost"') :]
+    assert "25,557,032" in section and "4,100,000,000" in section
+    assert "head (last two weight layers) re-trained" in section and "never passed" in section
+    assert "instead of copies from scratch (est. 41.0 min)" in section
+    row = r"<td>references</td><td class=\"num\">120\.0\d* s</td><td class=\"num\">100\.5\d* s</td>"
+    assert re.search(row, section)
+    assert "<td>attack</td>" in section and "<td class=\"num\">-</td>" in section  # estimated, did not run
+    assert 'id="cost"' not in render_html(replace(failed_result, cost=None))
