@@ -239,5 +239,5 @@ def test_the_cost_estimate_the_reference_method_and_reductions_are_shown(failed_
     assert "instead of copies from scratch (est. 41.0 min)" in section
     row = r"<td>references</td><td class=\"num\">120\.0\d* s</td><td class=\"num\">100\.5\d* s</td>"
     assert re.search(row, section)
-    assert "<td>attack</td>" in section and "<td class=\"num\">-</td>" in section  # estimated, did not run
+    assert "<td>attack</td>" in section and '<td class="num">-</td>' in section  # estimated, did not run
     assert 'id="cost"' not in render_html(replace(failed_result, cost=None))
