@@ -6,8 +6,8 @@ whose width is configurable. Inputs of 96 pixels or more get the ImageNet stem (
 convolution and max pool, or a stride-2 convolution); smaller ones the CIFAR stem (3x3, stride 1).
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: torch.jit.script reads the modules' class annotations
+# (Normalize's buffers) and cannot resolve them as strings, and these networks must script.
 from collections.abc import Callable
 
 import torch

@@ -85,3 +85,17 @@ def test_export_and_reload_match(tmp_path, name, fmt, shape):
     trainable = loaded.trainable_copy().eval()  # what white-box attacks and fine-tuning detectors run
     with torch.no_grad():
         np.testing.assert_allclose(trainable(torch.from_numpy(inputs)).numpy(), expected, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("name", ["mlp", "cnn", "rescnn", "gapcnn", "resnet18", "mobilenetv2"])
+def test_every_fixture_architecture_scripts_and_the_scanner_loads_the_scripted_file(tmp_path, name):
+    """torch.jit.script (not only trace): users export either way."""
+    shape = (3, 32, 32) if name in ("resnet18", "mobilenetv2") else (1, 28, 28)
+    torch.manual_seed(0)
+    module = build_classifier(name, shape, 10, width=8 if name == "resnet18" else None).eval()
+    path = tmp_path / f"{name}.pt"
+    torch.jit.script(module).save(str(path))
+    images = torch.rand(3, *shape)
+    suspect = load_model(path, data_shape=shape)
+    assert suspect.input_shape == shape
+    np.testing.assert_allclose(suspect.predict(images.numpy()), module(images).detach().numpy(), atol=1e-5)
