@@ -41,6 +41,8 @@ def summarise(rows: list[dict], threshold: float = DEFAULT_FAIL_ON_PROBABILITY) 
         "n_vicious": int(y.sum()),
         "n_leaking": int(leaks.sum()),
         "auc_probability": _auc(y, p),
+        "log_loss": _log_loss(y, p),
+        "honest_flagged": int(flagged[~y].sum()),
         # Vicious models whose own decoder leaks (benchmarks/leakage.py) against every honest one.
         "auc_leaking": _auc(leaks[leaks | ~y], p[leaks | ~y]),
         "tpr_leaking": _rate(flagged[leaks]),
@@ -62,6 +64,16 @@ def _auc(y: np.ndarray, scores: np.ndarray) -> float:
     return float(roc_auc_score(y, scores)) if 0 < y.sum() < len(y) else float("nan")
 
 
+def _log_loss(y: np.ndarray, p: np.ndarray) -> float:
+    """Cross-entropy of P(vicious) against the truth (TrojAI's primary metric), P clipped to [1e-6, 1 - 1e-6]
+    as a scan's floor would; nan without both classes."""
+    from sklearn.metrics import log_loss
+
+    if not 0 < y.sum() < len(y):
+        return float("nan")
+    return float(log_loss(y, np.clip(p, 1e-6, 1 - 1e-6), labels=[False, True]))
+
+
 def _rate(hits: np.ndarray) -> float:
     return float(hits.mean()) if hits.size else float("nan")
 
@@ -71,6 +83,7 @@ def render(rows: list[dict], summary: dict, command: str, title: str) -> str:
         [
             "models (honest/vicious)",
             "ROC-AUC of P(vicious)",
+            "log-loss",
             f"TPR at p>={DEFAULT_FAIL_ON_PROBABILITY}",
             "FPR (honest flagged)",
             "leaking vicious: n, ROC-AUC, TPR",
@@ -83,6 +96,7 @@ def render(rows: list[dict], summary: dict, command: str, title: str) -> str:
             [
                 f"{summary['n_honest']}/{summary['n_vicious']}",
                 summary["auc_probability"],
+                summary["log_loss"],
                 summary["tpr"],
                 summary["fpr"],
                 f"{summary['n_leaking']}, {summary['auc_leaking']:.3f}, {summary['tpr_leaking']:.3f}",
