@@ -18,6 +18,7 @@ from benchmarks.markdown import table, update_section
 from benchmarks.third_party import image_csv, run_probe, run_scan
 
 SIDES = (8, 28, 32, 64, 224)
+PLOT = Path(__file__).resolve().parents[1] / "docs" / "scaling.png"
 WIDTHS = (16, 64)
 
 
@@ -37,6 +38,34 @@ def gap_cnn(channels: int, width: int, n_classes: int = 10):
     )
 
 
+def plot(points: list[tuple], path: Path) -> None:
+    """Estimated fast-scan seconds and peak memory against pixels per input, one line per width and colour."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(9, 3.6))
+    FigureCanvasAgg(figure)
+    seconds_axes, memory_axes = figure.subplots(1, 2)
+    for channels in (1, 3):
+        for width in WIDTHS:
+            line = [(c * s * s, est, mb) for c, s, w, est, mb in points if c == channels and w == width and est]
+            if not line:
+                continue
+            pixels, estimates, peaks = zip(*line)
+            label = f"{'RGB' if channels == 3 else 'grey'}, width {width}"
+            seconds_axes.plot(pixels, estimates, marker="o", label=label)
+            memory_axes.plot(pixels, peaks, marker="o", label=label)
+    for axes, what in ((seconds_axes, "estimated fast scan (s)"), (memory_axes, "peak memory, load + estimate (MB)")):
+        axes.set_xscale("log")
+        axes.set_yscale("log")
+        axes.set_xlabel("pixels per input (C x H x W)")
+        axes.set_ylabel(what)
+        axes.grid(True, which="both", alpha=0.3)
+    seconds_axes.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+
+
 def main(argv: list[str] | None = None) -> int:
     import torch
 
@@ -44,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("benchmarks/out/scaling"))
     parser.add_argument("--scan", type=int, default=0, help="also scan fully every model up to this side (px)")
     args = parser.parse_args(argv)
-    rows = []
+    rows, points = [], []
     for side in SIDES:
         for channels in (1, 3):
             labels = image_csv(args.out / f"data-{channels}x{side}", (channels, side, side), 10)
@@ -67,11 +96,13 @@ def main(argv: list[str] | None = None) -> int:
                         row.get("error", ""),
                     ]
                 )
+                points.append((channels, side, width, row.get("estimate_s"), row.get("peak_rss_mb")))
                 print(rows[-1], flush=True)
     header = ["input", "parameters", "FLOPs per input", "estimated fast scan s", "reductions to fit 30 min"]
     header += ["load+estimate wall s", "peak MB", "scan exit", "scan wall s", "error"]
     command = f"OMP_NUM_THREADS=2 python -m benchmarks.scaling --out benchmarks/out/scaling --scan {args.scan}"
-    body = f"Command: `{command}`\n\n" + table(header, rows)
+    plot(points, PLOT)
+    body = f"Command: `{command}`\n\n" + table(header, rows) + f"\n\n![scan cost against input size]({PLOT.name})\n"
     update_section("scaling", body)
     print(body)
     return 0
