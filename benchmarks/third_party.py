@@ -25,8 +25,8 @@ import numpy as np
 
 from benchmarks.markdown import table, update_section
 
-LIGHT = ("bvlc_alexnet", "densenet121", "inception_v1", "inception_v2", "resnet50", "shufflenet", "squeezenet")
-LIGHT += ("vgg19", "zfnet512")
+LIGHT: tuple[str, ...] = ("bvlc_alexnet", "densenet121", "inception_v1", "inception_v2", "resnet50", "shufflenet")
+LIGHT += ("squeezenet", "vgg19", "zfnet512")
 EXPORTS = ("ts-trace", "ts-script", "onnx13", "onnx19", "onnx-dynamo", "onnx-batch1")
 N_IMAGES = 60
 
@@ -178,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
             [
                 name,
                 "yes" if row.get("loads") else "no",
-                {True: "yes", False: "no"}.get(row.get("trainable"), "-"),
+                "-" if row.get("trainable") is None else ("yes" if row["trainable"] else "no"),
                 row.get("why") or row.get("error") or "",
                 f"{row.get('parameters', 0):,}",
                 row.get("estimate_s", "-"),
