@@ -113,7 +113,7 @@ def probe(model: Path, labels: Path) -> dict:
     try:
         loaded = pipeline._load(model, config)
         row.update(loads=True, trainable=loaded.trainable is not None, why=loaded.why_black_box)
-        cost = pipeline._estimate(loaded, config, time.perf_counter() - start)
+        cost = pipeline._estimate(loaded, config, start)
         row.update(estimate_s=round(sum(cost.estimated_seconds.values())), reductions="; ".join(cost.reductions))
         row.update(parameters=cost.parameters, flops=cost.flops_per_input)
     except ScanError as err:

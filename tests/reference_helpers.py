@@ -21,6 +21,7 @@ def train_references(
     reference_epochs: int = 2,
     output_kind: str = "logits",
     release: str = "logits",
+    references: str = "scratch",
 ) -> tuple[list, list[str]]:
     """`scan.references.train_references` for `suspect` (a module): the first `n_labelled` images, with random labels,
     are the labelled set; the rest are the attacker's inputs the references also learn from."""
@@ -36,7 +37,7 @@ def train_references(
         predict=lambda x: suspect(torch.from_numpy(x)).detach().numpy(),
     )
     budget = replace(BUDGETS["fast"], n_references=n_references, reference_epochs=reference_epochs)
-    config = ScanConfig(labels=tmp_path / "l.csv", budget=budget, release=release)
+    config = ScanConfig(labels=tmp_path / "l.csv", budget=budget, release=release, references=references)
     loaded = LoadedInputs(
         model=model,
         labelled=SimpleNamespace(images=images[:n_labelled], labels=labels),

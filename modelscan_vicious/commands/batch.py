@@ -18,6 +18,7 @@ from modelscan_vicious.config import ScanConfig
 from modelscan_vicious.errors import UsageError
 from modelscan_vicious.results import (
     ContainmentInfo,
+    CostInfo,
     Evidence,
     MitigationResult,
     ModelInfo,
@@ -101,7 +102,7 @@ def result_from_report(document: dict[str, Any]) -> ScanResult:
             calibration=vic["calibration"],
             notes=list(vic["notes"]),
         )
-    cache, containment = document.get("reference_cache"), document.get("containment")
+    cache, containment, cost = document.get("reference_cache"), document.get("containment"), document.get("cost")
     return ScanResult(
         model=ModelInfo(**{**model, "input_shape": tuple(model["input_shape"])}),
         model_path=str(model["path"]),
@@ -117,6 +118,7 @@ def result_from_report(document: dict[str, Any]) -> ScanResult:
         schema_version=str(document["schema_version"]),
         containment=ContainmentInfo(**containment) if containment else None,
         reference_cache=ReferenceCacheInfo(**cache) if cache else None,
+        cost=CostInfo(**cost) if cost else None,
     )
 
 

@@ -6,7 +6,7 @@ multiplies them by the work the budget asks for. Timing beats a FLOP count here:
 very different times through onnxruntime, TorchScript and fx graphs, and on a busy machine.
 
 With `--references auto`, references trained from scratch (the calibrated method) are used when they
-fit; otherwise the head method (the suspect with its head re-trained, `training/head.py`),
+fit, or need at most halving; otherwise the head method (the suspect with its head re-trained, `training/head.py`),
 whose epoch is timed too, and the report records the switch. When the estimate still does not fit the
 time left, every iterative quantity is scaled down by the same factor (and the references drop to two
 below a quarter); the report records each reduction, and a reduced scan is never reported as
@@ -32,6 +32,9 @@ SAMPLE = 128  # inputs in each timed epoch
 BATCH = 64  # the batch size of reference training, fine-tuning and the decoder
 SAFETY = 0.8  # share of the time left the estimate may fill: timings vary with machine load
 MIN_SCALE = 0.05  # below this the checks would be too weak to mean anything: stop instead
+# `auto` keeps the calibrated from-scratch references, reduced, while they need at most this much scaling
+# down; below it, head references (uncalibrated but cheap) at full budget are the stronger check.
+MIN_SCRATCH_SCALE = 0.5
 
 
 @dataclass(frozen=True)
@@ -114,14 +117,17 @@ def fit_to_time(
     """The budget and reference method to run, their estimate, and the reductions made so they fit
     `seconds_left`. `method` "auto" tries from-scratch references first, then the head method."""
     allowed = SAFETY * seconds_left
-    methods = ["scratch", "head"] if method == "auto" and times.head_epoch is not None else [method]
-    methods = ["scratch" if m == "auto" else m for m in methods]
-    for candidate in methods:
-        estimate = stage_seconds(budget, times, work, candidate)
-        if sum(estimate.values()) <= allowed:
-            return Fit(budget, candidate, estimate, _switch_note(methods, candidate, budget, times, work))
-    method = methods[-1]  # the cheapest the user allowed
-    total = sum(estimate.values())
+    if method == "auto":
+        candidates = ["scratch", "head"] if times.head_epoch is not None else ["scratch"]
+    else:
+        candidates = [method]
+    for chosen in candidates:
+        estimate = stage_seconds(budget, times, work, chosen)
+        total = sum(estimate.values())
+        if total <= allowed:
+            return Fit(budget, chosen, estimate, _switch_note(candidates, chosen, budget, times, work))
+        if chosen == "scratch" and allowed / total >= MIN_SCRATCH_SCALE:
+            break  # mildly reduced from-scratch references rather than head ones
     scale = allowed / total
     if scale < MIN_SCALE:
         raise ResourceLimitError(
@@ -130,8 +136,8 @@ def fit_to_time(
             "or give fewer auxiliary inputs"
         )
     reduced, notes = reduced_budget(budget, scale)
-    switch = _switch_note(methods, method, budget, times, work)
-    return Fit(reduced, method, stage_seconds(reduced, times, work, method), switch + notes)
+    switch = _switch_note(candidates, chosen, budget, times, work)
+    return Fit(reduced, chosen, stage_seconds(reduced, times, work, chosen), switch + notes)
 
 
 def _switch_note(methods: list[str], chosen: str, budget: Budget, times: StepTimes, work: Workload) -> list[str]:
@@ -158,7 +164,9 @@ def measure(loaded, config, reference_module) -> StepTimes:
         start = time.perf_counter()
         train_classifier(reference_module, images, labels, output_kind="logits", epochs=1, device=config.device)
         reference_epoch = time.perf_counter() - start
-        head_epoch = _head_epoch(reference_module, loaded.model.n_outputs, images, labels, config.device)
+        head_epoch = None  # timed only where the head method may run
+        if config.references in ("auto", "head") and loaded.trainable is not None:
+            head_epoch = _head_epoch(reference_module, loaded.model.n_outputs, images, labels, config.device)
         attack = InverseNetworkAttack(epochs=1, device=config.device)
         features = np.random.default_rng(0).normal(size=(len(images), loaded.model.n_outputs)).astype(np.float32)
         attack._fit(features[:BATCH], images[:BATCH], None, seed=0)  # warm: first calls set up kernels (10x slower)

@@ -96,7 +96,7 @@ def _scan_model(path: Path, asked: ScanConfig, on_stage: StageCallback) -> ScanR
     cost: CostInfo | None = None
     try:
         with _timed(timings, stages.ESTIMATE, on_stage):
-            cost = _estimate(loaded, asked, time.perf_counter() - started)
+            cost = _estimate(loaded, asked, started)
         on_stage(stages.estimate_message(cost.estimated_seconds))
         # The asked budget, or the reduced one; and the reference method that fits.
         config = replace(asked, budget=Budget(**cost.budget), references=cost.reference_method)
@@ -108,6 +108,11 @@ def _scan_model(path: Path, asked: ScanConfig, on_stage: StageCallback) -> ScanR
             viciousness = _detect(loaded, references, attacks, config, plugins)
         if viciousness is not None:
             viciousness.notes.extend(references.notes)
+            if asked.references == "head" and loaded.trainable is None:
+                viciousness.notes.append(
+                    "--references head needs a trainable copy of the model; the black-box stand-in references "
+                    "were trained from scratch"
+                )
         with _timed(timings, stages.WHITE_BOX_ATTACKS, on_stage):
             attacks = _white_box_attacks(loaded, attacks, config, plugins)
         reconstruction = _reconstruction_result(attacks, loaded, config)
@@ -158,8 +163,9 @@ def _limits(cost: CostInfo, reconstruction: ReconstructionResult | None) -> list
     return limits
 
 
-def _estimate(loaded: LoadedInputs, config: ScanConfig, elapsed: float) -> CostInfo:
-    """Time this model's building blocks, estimate every stage, and reduce the budget to fit --timeout."""
+def _estimate(loaded: LoadedInputs, config: ScanConfig, started: float) -> CostInfo:
+    """Time this model's building blocks, estimate every stage, and reduce the budget to fit the time left of
+    --timeout (counted from `started`, a `time.perf_counter()`, after the timing itself)."""
     from dataclasses import asdict
 
     from modelscan_vicious.attacks.rmle import RMLE_RELEASES
@@ -184,7 +190,7 @@ def _estimate(loaded: LoadedInputs, config: ScanConfig, elapsed: float) -> CostI
         releases_twice=config.release != "logits",
         mitigate=config.mitigate,
     )
-    left = config.timeout_s - elapsed
+    left = config.timeout_s - (time.perf_counter() - started)
     method = config.references if loaded.trainable is not None else "scratch"  # a black box has no head to re-train
     if method == "head" and times.head_epoch is None:
         raise ModelNotTrainableError(

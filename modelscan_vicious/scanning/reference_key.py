@@ -1,7 +1,7 @@
 """The reference cache's key: a digest of everything that determines a scan's honest references.
 
-The references are re-initialised copies of the suspect trained on data the scan prepares, so the key
-covers what they start from and what they learn from, never the suspect's trained weights:
+From-scratch references are re-initialised copies of the suspect trained on data the scan prepares, so
+their key covers what they start from and what they learn from, never the suspect's trained weights:
 
 - the architecture: the trainable copy after `reinitialise(seed=0)` (parameter and buffer names, dtypes,
   shapes and values, so constants the re-initialisation keeps, such as the input scaling, count) and
@@ -11,7 +11,9 @@ covers what they start from and what they learn from, never the suspect's traine
 - seed, recipes and epochs, device, thread count and CPU capability (they change the float sums),
   PyTorch and tool versions, and a digest of the package's sources.
 
-Two models with the same architecture and the same predictions on the scan's data share a key.
+Two models with the same architecture and the same predictions on the scan's data share a key. Head
+references (`training/head.py`) keep the suspect's own weights outside the head, so their key also
+covers those weights (`weights_digest`): no other model shares it.
 """
 
 from __future__ import annotations
@@ -51,8 +53,6 @@ def array_digest(array: np.ndarray) -> str:
 def architecture_fingerprint(module: nn.Module) -> str:
     """What a reference starts from: `module` (a fresh trainable copy, modified in place) re-initialised
     with a fixed seed, hashed with its submodules' code. Independent of the suspect's trained weights."""
-    import torch
-
     from modelscan_vicious.training.classifier import reinitialise
 
     digest = hashlib.sha256()
@@ -63,11 +63,24 @@ def architecture_fingerprint(module: nn.Module) -> str:
         _update(digest, "module", name, str(kind), _MANGLE.sub("", code if isinstance(code, str) else ""))
     for name, parameter in module.named_parameters():
         _update(digest, "trainable", name, str(parameter.requires_grad))
+    _update_tensors(digest, module)
+    return digest.hexdigest()
+
+
+def weights_digest(module: nn.Module) -> str:
+    """sha256 of `module`'s parameters and buffers as they are (names, dtypes, shapes, values)."""
+    digest = hashlib.sha256()
+    _update_tensors(digest, module)
+    return digest.hexdigest()
+
+
+def _update_tensors(digest: Any, module: nn.Module) -> None:
+    import torch
+
     for name, tensor in module.state_dict(keep_vars=False).items():
         values = tensor.detach().cpu().contiguous()
         _update(digest, "tensor", name, str(values.dtype), str(tuple(values.shape)))
         digest.update(values.reshape(-1).view(torch.uint8).numpy().tobytes())
-    return digest.hexdigest()
 
 
 @functools.lru_cache(maxsize=1)

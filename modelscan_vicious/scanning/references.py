@@ -39,6 +39,7 @@ from modelscan_vicious.scanning.reference_key import (
     code_digest,
     execution_environment,
     reference_key,
+    weights_digest,
 )
 from modelscan_vicious.scanning.stages import LoadedInputs, Reference, ReferenceSet, TrainableFactory
 from modelscan_vicious.training.classifier import module_predictor, reinitialise, train_classifier
@@ -94,9 +95,11 @@ def _training_set(loaded: LoadedInputs) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _cache_key(loaded: LoadedInputs, config: ScanConfig, images: np.ndarray, labels: np.ndarray, folded: bool) -> str:
-    model = loaded.model
+    model, weights = loaded.model, None
     if loaded.trainable is not None:
         architecture = architecture_fingerprint(loaded.trainable())
+        if _method(loaded, config) == "head":  # head references keep the suspect's weights outside the head
+            weights = weights_digest(loaded.trainable())
     else:
         architecture = f"black-box standard cnn {list(model.input_shape)} {model.n_outputs}"
     return reference_key(
@@ -112,6 +115,7 @@ def _cache_key(loaded: LoadedInputs, config: ScanConfig, images: np.ndarray, lab
             "seed": config.seed,
             "recipes": [asdict(r) for r in reference_recipes(config.budget.n_references)],
             "method": _method(loaded, config),
+            "suspect_weights": weights,  # None for from-scratch references, which start from no trained weight
             "reference_epochs": config.budget.reference_epochs,
             "scaling": config.scaling.to_dict(),
             "execution": execution_environment(config.device),
@@ -157,12 +161,16 @@ def _train(
         states.append({name: value.detach().cpu().clone() for name, value in trained.state_dict().items()})
         kinds.append(kind)
     notes = ["references trained with the recipes " + ", ".join(r.name for r in recipes)]
-    if len(loaded.labelled.labels) < CALIBRATION_LABELLED_ROWS:
-        notes.append(
-            f"{len(loaded.labelled.labels)} labelled rows, fewer than the {CALIBRATION_LABELLED_ROWS} the "
-            "calibration was fitted with: the references learn from fewer examples, so P(vicious) is less certain"
-        )
-    return CachedReferences(states, kinds, notes + _batch_norm_notes(rewritten, len(inserted)))
+    return CachedReferences(states, kinds, notes + _few_rows_note(loaded) + _batch_norm_notes(rewritten, len(inserted)))
+
+
+def _few_rows_note(loaded: LoadedInputs) -> list[str]:
+    if len(loaded.labelled.labels) >= CALIBRATION_LABELLED_ROWS:
+        return []
+    return [
+        f"{len(loaded.labelled.labels)} labelled rows, fewer than the {CALIBRATION_LABELLED_ROWS} the "
+        "calibration was fitted with: the references learn from fewer examples, so P(vicious) is less certain"
+    ]
 
 
 def _method(loaded: LoadedInputs, config: ScanConfig) -> str:
@@ -198,7 +206,7 @@ def _train_heads(loaded: LoadedInputs, config: ScanConfig, images: np.ndarray, l
         "the task alone, every other weight frozen (--references head), with the recipes "
         + ", ".join(r.name for r in recipes)
     ]
-    return CachedReferences(states, [loaded.model.output_kind] * len(states), notes)
+    return CachedReferences(states, [loaded.model.output_kind] * len(states), notes + _few_rows_note(loaded))
 
 
 def _rebuilt(loaded: LoadedInputs, state: dict, config: ScanConfig):

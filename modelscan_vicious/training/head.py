@@ -7,7 +7,8 @@ the classification loss alone while the rest stays frozen (batch-norm statistics
 isolates is how the suspect maps its own features to its outputs: a vicious head that packs the input
 into the logits differs from one trained for the task, while whatever the frozen features already
 carry they carry in both (so head references are weaker evidence than from-scratch ones, and the
-report says so).
+report says so). A normalisation layer between the two head layers (a ResNet's last batch norm) stays
+the suspect's, frozen: in eval mode it is a fixed affine map the re-trained layers adapt to.
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ HEAD_DEPTH = 2
 
 def head_parameters(module: nn.Module, n_outputs: int, depth: int = HEAD_DEPTH) -> list[str]:
     """Names of the head's parameters: the output layer (the last matrix or kernel with `n_outputs`
-    output rows: a Linear, a Gemm, a 1x1 convolution head), the `depth - 1` weight layers before it in
-    the graph's order, and their biases. Empty when the graph has no such output layer."""
+    output rows: a Linear, a Gemm, a 1x1 convolution head), the `depth - 1` weight layers registered
+    before it (the graph's order for converted ONNX graphs, definition order for eager and TorchScript
+    modules; a module that defines its output layer first gets fewer), and their biases. Empty when the
+    graph has no such output layer. The report's notes list the names."""
     named = list(module.named_parameters())
     names = [name for name, _ in named]
     outputs = [name for name, param in named if param.dim() >= 2 and param.shape[0] == n_outputs]

@@ -48,21 +48,30 @@ def test_a_budget_that_does_not_fit_is_scaled_and_says_so():
 
 
 def test_auto_switches_to_head_references_when_only_they_fit_and_says_so():
-    scratch = sum(stage_seconds(BUDGETS["fast"], TIMES, WORK, "scratch").values())
-    head = sum(stage_seconds(BUDGETS["fast"], TIMES, WORK, "head").values())
-    assert stage_seconds(BUDGETS["fast"], TIMES, WORK, "head")[stages.REFERENCES] == (20 + 20 + 6) * 0.25 * 256 / 128
-    between = (scratch + head) / 2 / cost.SAFETY  # time left in which head fits and scratch does not
-    fit = fit_to_time(BUDGETS["fast"], TIMES, WORK, seconds_left=between, timeout_s=100, method="auto")
+    # Many reference inputs: reference training dominates, and head epochs cost a quarter of full ones.
+    work = Workload(**{**WORK.__dict__, "reference_inputs": 100 * WORK.reference_inputs})
+    scratch = sum(stage_seconds(BUDGETS["fast"], TIMES, work, "scratch").values())
+    head = sum(stage_seconds(BUDGETS["fast"], TIMES, work, "head").values())
+    assert stage_seconds(BUDGETS["fast"], TIMES, work, "head")[stages.REFERENCES] == (20 + 20 + 6) * 0.25 * 25600 / 128
+    assert head < cost.MIN_SCRATCH_SCALE * scratch
+    left = head / cost.SAFETY  # head references fit exactly; scratch ones would need scaling below a half
+    fit = fit_to_time(BUDGETS["fast"], TIMES, work, seconds_left=left, timeout_s=100, method="auto")
     assert fit.reference_method == "head" and fit.budget == BUDGETS["fast"]
     assert len(fit.reductions) == 1 and "instead of copies from scratch" in fit.reductions[0]
     # Asked for scratch, the same time gives a reduced from-scratch scan instead.
-    assert fit_to_time(BUDGETS["fast"], TIMES, WORK, seconds_left=between, timeout_s=100).reference_method == "scratch"
+    assert fit_to_time(BUDGETS["fast"], TIMES, work, seconds_left=left, timeout_s=100).reference_method == "scratch"
+    # Scratch references that need less than halving stay, reduced: the calibrated method wins.
+    mild = fit_to_time(
+        BUDGETS["fast"], TIMES, work, seconds_left=0.7 * scratch / cost.SAFETY, timeout_s=100, method="auto"
+    )
+    assert mild.reference_method == "scratch" and mild.budget.reference_epochs < 20
+    assert not any("instead of copies from scratch" in r for r in mild.reductions)
     # Too little even for head references: head, reduced, with both changes recorded.
-    tight = fit_to_time(BUDGETS["fast"], TIMES, WORK, seconds_left=head / 2, timeout_s=100, method="auto")
+    tight = fit_to_time(BUDGETS["fast"], TIMES, work, seconds_left=head / 2, timeout_s=100, method="auto")
     assert tight.reference_method == "head" and tight.budget.reference_epochs < 20 and len(tight.reductions) > 1
     # No output layer found (head_epoch None): auto stays with scratch.
     no_head = StepTimes(**{**TIMES.__dict__, "head_epoch": None})
-    assert fit_to_time(BUDGETS["fast"], no_head, WORK, between, 100, method="auto").reference_method == "scratch"
+    assert fit_to_time(BUDGETS["fast"], no_head, work, left, 100, method="auto").reference_method == "scratch"
 
 
 def test_a_scan_that_cannot_fit_stops_with_what_would_help():

@@ -64,3 +64,15 @@ def test_the_same_seed_gives_the_same_head():
         return retrain_head(module, head_parameters(module, 3), images, labels, **kwargs)[6].weight.detach()
 
     assert torch.equal(run(3), run(3)) and not torch.equal(run(3), run(4))
+
+
+def test_a_torchscript_copy_retrains_its_head_and_keeps_the_rest():
+    scripted = torch.jit.script(_cnn().eval())
+    before = {name: value.clone() for name, value in scripted.state_dict().items()}
+    rng = np.random.default_rng(0)
+    images, labels = rng.random((32, 1, 8, 8)).astype(np.float32), rng.integers(0, 3, 32)
+    head = head_parameters(scripted, 3)
+    assert head == ["4.weight", "4.bias", "6.weight", "6.bias"]
+    retrain_head(scripted, head, images, labels, output_kind="logits", epochs=1, weight_decay=0.0, seed=0, device="cpu")
+    for name, value in scripted.state_dict().items():
+        assert torch.equal(value, before[name]) == (name not in head), name
