@@ -21,10 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.errors import run_main
+from benchmarks.errors import BenchmarkInputError, run_main
 from benchmarks.leakage import leaking_vicious
 from benchmarks.scan_rows import read_scan_rows, with_current_z
-from modelscan_vicious.detectors.calibration import fit_calibration
+from modelscan_vicious.atomic_file import write_atomic
+from modelscan_vicious.detectors.calibration import calibration_mode, fit_calibration
 
 # Only leakage evidence enters the fit. The output-statistics evidence (within-class variance and
 # rank) is exactly what an adaptive adversary suppresses (it drove the within-class variance z-score
@@ -43,26 +44,45 @@ def calibration_rows(rows: list[dict], leaking: set[str]) -> tuple[list[dict], l
 
 
 def calibrate(rows: list[dict], source: str, left_out: Sequence[str] = ()) -> dict:
-    labels = [1 if r["label"] == "vicious" else 0 for r in rows]
-    z_rows = [r["z"] for r in rows]
+    """The calibration document of scans with --aux: one logistic model per access mode."""
+    z_rows, labels = [r["z"] for r in rows], [1 if r["label"] == "vicious" else 0 for r in rows]
     return {
-        "provenance": {
-            "created": date.today().isoformat(),
-            "dataset": source,
-            "n_models": len(rows),
-            "n_honest": labels.count(0),
-            "n_vicious": labels.count(1),
-            "models": sorted(r["name"] for r in rows),
-            "vicious_left_out": list(left_out),
-            "left_out_because": "own decoder G no better (SSIM) than every honest model's of the same zoo and "
-            "architecture: vicious by recipe, not in effect (benchmarks/leakage.py)",
-            "method": "scikit-learn LogisticRegression(C=0.5, class_weight='balanced') on clipped evidence z-scores",
-            "refit_with": "benchmarks/calibrate.py (see docs/benchmarks.md)",
-        },
+        "provenance": _provenance(rows, source, left_out),
         "modes": {
             "white-box": fit_calibration(z_rows, labels, WHITE_BOX),
             "black-box": fit_calibration(z_rows, labels, BLACK_BOX),
         },
+    }
+
+
+def labelled_only_modes(rows: list[dict], source: str, left_out: Sequence[str] = ()) -> dict:
+    """The `<access>/labelled-only` modes, fitted on the same kind of zoo scanned without --aux; each carries
+    its own provenance, since the document's describes the auxiliary fit."""
+    z_rows, labels = [r["z"] for r in rows], [1 if r["label"] == "vicious" else 0 for r in rows]
+    provenance = {**_provenance(rows, f"{source}, scanned without --aux", left_out), "scanned_without_aux": True}
+    return {
+        calibration_mode(access, labelled_only=True): {
+            **fit_calibration(z_rows, labels, features),
+            "provenance": provenance,
+        }
+        for access, features in (("white-box", WHITE_BOX), ("black-box", BLACK_BOX))
+    }
+
+
+def _provenance(rows: list[dict], source: str, left_out: Sequence[str]) -> dict:
+    labels = [1 if r["label"] == "vicious" else 0 for r in rows]
+    return {
+        "created": date.today().isoformat(),
+        "dataset": source,
+        "n_models": len(rows),
+        "n_honest": labels.count(0),
+        "n_vicious": labels.count(1),
+        "models": sorted(r["name"] for r in rows),
+        "vicious_left_out": list(left_out),
+        "left_out_because": "own decoder G no better (SSIM) than every honest model's of the same zoo and "
+        "architecture: vicious by recipe, not in effect (benchmarks/leakage.py)",
+        "method": "scikit-learn LogisticRegression(C=0.5, class_weight='balanced') on clipped evidence z-scores",
+        "refit_with": "benchmarks/calibrate.py (see docs/benchmarks.md)",
     }
 
 
@@ -82,7 +102,7 @@ def leave_one_architecture_out(rows: list[dict], features: tuple[str, ...]) -> n
     return probabilities
 
 
-def report(rows: list[dict], command: str, left_out: Sequence[str] = ()) -> str:
+def report(rows: list[dict], command: str, left_out: Sequence[str] = (), title: str = "Calibration") -> str:
     from sklearn.metrics import roc_auc_score
 
     from benchmarks.markdown import table
@@ -101,7 +121,7 @@ def report(rows: list[dict], command: str, left_out: Sequence[str] = ()) -> str:
             ]
         )
     return (
-        f"### Calibration\n\nCommand:\n\n```bash\n{command}\n```\n\n"
+        f"### {title}\n\nCommand:\n\n```bash\n{command}\n```\n\n"
         f"{len(rows)} fixtures ({int((~y).sum())} honest, {int(y.sum())} vicious). Leave-one-architecture-out: "
         "each architecture's models (on every dataset) are scored by a calibration fitted on the others.\n\n"
         + table(["features", "ROC-AUC", "FPR at p>=0.5", "TPR at p>=0.5", "highest honest p"], lines)
@@ -116,36 +136,68 @@ python -m benchmarks.zoo --dataset ../shared/datasets/mnist/t10k-images-idx3-uby
 python -m benchmarks.zoo --dataset ../shared/datasets/mnist/t10k-images-idx3-ubyte.gz --archs cnn --seed-base 150 --epochs 8 --log-decoder --out benchmarks/out/mnist-calib-b
 # each zoo scanned with the neutral calibration (evidence z-scores do not depend on it), e.g.:
 MODELSCAN_VICIOUS_CALIBRATION=benchmarks/neutral_calibration.json python -m benchmarks.scan_zoo --zoo benchmarks/out/calib --out benchmarks/out/calib-scans.json"""  # noqa: E501 (verbatim commands, copied into the docs)
+NO_AUX_SCAN = (
+    "MODELSCAN_VICIOUS_CALIBRATION=benchmarks/neutral_calibration.json python -m benchmarks.scan_zoo "
+    "--zoo benchmarks/out/calib --no-aux --out benchmarks/out/noaux/calib-scans.json"
+)  # noqa: E501 (verbatim commands, copied into the docs)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scans", type=Path, nargs="+", required=True, help="scan_zoo outputs, pooled")
+    parser.add_argument("--scans", type=Path, nargs="+", help="scan_zoo outputs with --aux, pooled")
+    parser.add_argument(
+        "--no-aux-scans",
+        type=Path,
+        nargs="+",
+        help="scan_zoo outputs without --aux (the same zoos): fits the labelled-only modes",
+    )
     parser.add_argument("--source", default="digits zoo: mlp, cnn, rescnn; seeds 100-130")
-    parser.add_argument("--out", type=Path, default=TARGET)
+    parser.add_argument("--out", type=Path, default=TARGET, help="given only one kind of scans, its other modes stay")
     parser.add_argument(
         "--recompute",
         action="store_true",
         help="recompute z-scores from the scans' saved evidence with the current code",
     )
     args = parser.parse_args(argv)
-    every_row = read_scan_rows(args.scans)
-    leaking = leaking_vicious(every_row)  # a failed honest scan still shows what honest models leak
-    rows = [r for r in every_row if r["z"]]
-    if args.recompute:
-        rows = [with_current_z(r) for r in rows]
-    rows, left_out = calibration_rows(rows, leaking)
-    document = calibrate(rows, args.source, left_out)
-    args.out.write_text(json.dumps(document, indent=2) + "\n")
+    if not args.scans and not args.no_aux_scans:
+        raise BenchmarkInputError("give --scans, --no-aux-scans or both")
+    document = json.loads(args.out.read_text()) if args.out.exists() else {"provenance": {}, "modes": {}}
+    recompute = " --recompute" if args.recompute else ""
     from benchmarks.markdown import update_section
 
-    scans = " ".join(str(p) for p in args.scans)
-    recompute = " --recompute" if args.recompute else ""
-    command = f"{ZOO_COMMANDS}\npython -m benchmarks.calibrate --scans {scans}{recompute} --source '{args.source}'"
-    update_section("calibration", report(rows, command, left_out))
+    if args.scans:
+        rows, left_out = _fit_rows(args.scans, args.recompute)
+        fitted = calibrate(rows, args.source, left_out)
+        document = {"provenance": fitted["provenance"], "modes": {**document["modes"], **fitted["modes"]}}
+        scans = " ".join(str(p) for p in args.scans)
+        command = f"{ZOO_COMMANDS}\npython -m benchmarks.calibrate --scans {scans}{recompute} --source '{args.source}'"
+        update_section("calibration", report(rows, command, left_out))
+    if args.no_aux_scans:
+        rows, left_out = _fit_rows(args.no_aux_scans, args.recompute)
+        document["modes"].update(labelled_only_modes(rows, args.source, left_out))
+        scans = " ".join(str(p) for p in args.no_aux_scans)
+        command = (
+            f"{ZOO_COMMANDS}\n# the same zoos without --aux, e.g.:\n{NO_AUX_SCAN}\n"
+            f"python -m benchmarks.calibrate --no-aux-scans {scans}{recompute} --source '{args.source}'"
+        )
+        update_section(
+            "calibration-labelled-only",
+            report(rows, command, left_out, title="Calibration for scans without --aux (labelled-only)"),
+        )
+    write_atomic(args.out, json.dumps(document, indent=2) + "\n")
     for mode, entry in document["modes"].items():
         print(mode, dict(zip(entry["features"], np.round(entry["coef"], 3))), "intercept", round(entry["intercept"], 3))
     return 0
+
+
+def _fit_rows(scans: list[Path], recompute: bool) -> tuple[list[dict], list[str]]:
+    """(rows the fit uses, vicious rows left out because they do not leak) of pooled scan files."""
+    every_row = read_scan_rows(scans)
+    leaking = leaking_vicious(every_row)  # a failed honest scan still shows what honest models leak
+    rows = [r for r in every_row if r["z"]]
+    if recompute:
+        rows = [with_current_z(r) for r in rows]
+    return calibration_rows(rows, leaking)
 
 
 if __name__ == "__main__":

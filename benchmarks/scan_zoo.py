@@ -26,9 +26,9 @@ def scan_zoo(
     references: str | None = None,
 ) -> list[dict]:
     """Scan each model (or, with from_reports, read the reports an earlier run left) and return rows.
-    `references`: the scans' --references; its reports go to `reports-<method>[-noaux]` beside the default ones."""
+    `references`: the scans' --references. Reports go to `reports[-<method>][-noaux]` in the zoo."""
     rows = []
-    report_dir = zoo / ("reports" if references is None else f"reports-{references}{'' if with_aux else '-noaux'}")
+    report_dir = zoo / f"reports{'' if references is None else '-' + references}{'' if with_aux else '-noaux'}"
     for entry in load_json(zoo / "manifest.json"):
         if names is not None and entry["name"] not in names:
             continue

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-SCHEMA_VERSION = "1.3.0"
+SCHEMA_VERSION = "1.4.0"
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,8 @@ class ViciousnessResult:
     mode: str  # "white-box" (trainable copy) | "black-box"
     calibration: str  # provenance of the calibration model
     notes: list[str] = field(default_factory=list)
+    # what the calibration's own scans had: "auxiliary" inputs, or the "labelled-only" set (no --aux)
+    calibration_data: str = "auxiliary"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -60,6 +62,7 @@ class ViciousnessResult:
             "mode": self.mode,
             "calibration": self.calibration,
             "notes": list(self.notes),
+            "calibration_data": self.calibration_data,
         }
 
 

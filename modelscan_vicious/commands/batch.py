@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from modelscan_vicious.config import ScanConfig
+from modelscan_vicious.containment.result_codec import viciousness_from_dict
 from modelscan_vicious.errors import UsageError
 from modelscan_vicious.results import (
     ContainmentInfo,
     CostInfo,
-    Evidence,
     MitigationResult,
     ModelInfo,
     PluginOutcome,
@@ -27,7 +27,6 @@ from modelscan_vicious.results import (
     ReferenceCacheInfo,
     ScanResult,
     Verdict,
-    ViciousnessResult,
 )
 
 _PER_MODEL_FORMATS = ("json", "html")
@@ -91,17 +90,7 @@ def _up_to_date_result(path: Path, stem: str, config: ScanConfig) -> ScanResult 
 def result_from_report(document: dict[str, Any]) -> ScanResult:
     """The ScanResult a JSON report was written from (without the HTML's example images)."""
     model, vic, rec = document["model"], document["viciousness"], document["reconstruction"]
-    viciousness = None
-    if vic is not None:
-        interval = vic["interval"]
-        viciousness = ViciousnessResult(
-            probability=vic["probability"],
-            interval=(interval[0], interval[1]) if interval is not None else None,
-            evidence=[Evidence(**e) for e in vic["evidence"]],
-            mode=vic["mode"],
-            calibration=vic["calibration"],
-            notes=list(vic["notes"]),
-        )
+    viciousness = viciousness_from_dict(vic)
     cache, containment, cost = document.get("reference_cache"), document.get("containment"), document.get("cost")
     return ScanResult(
         model=ModelInfo(**{**model, "input_shape": tuple(model["input_shape"])}),

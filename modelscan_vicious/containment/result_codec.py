@@ -58,7 +58,7 @@ def decode_result(folder: Path) -> ScanResult:
         return ScanResult(
             model=_model(document["model"]),
             model_path=str(document["model_path"]),
-            viciousness=_viciousness(document["viciousness"]),
+            viciousness=viciousness_from_dict(document["viciousness"]),
             reconstruction=ReconstructionResult(**reconstruction, **examples) if reconstruction else None,
             verdict=Verdict(**document["verdict"]),
             settings=dict(document["settings"]),
@@ -81,7 +81,8 @@ def _model(document: dict[str, Any] | None) -> ModelInfo | None:
     return ModelInfo(**{**document, "input_shape": tuple(int(v) for v in document["input_shape"])})
 
 
-def _viciousness(document: dict[str, Any] | None) -> ViciousnessResult | None:
+def viciousness_from_dict(document: dict[str, Any] | None) -> ViciousnessResult | None:
+    """The detector's result from its JSON form (a worker's message or a saved report)."""
     if document is None:
         return None
     interval = document["interval"]
@@ -92,6 +93,7 @@ def _viciousness(document: dict[str, Any] | None) -> ViciousnessResult | None:
         mode=document["mode"],
         calibration=document["calibration"],
         notes=list(document["notes"]),
+        calibration_data=str(document.get("calibration_data", "auxiliary")),  # absent before schema 1.4.0
     )
 
 

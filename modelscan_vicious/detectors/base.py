@@ -45,6 +45,7 @@ class DetectorContext:
     seed: int
     device: str
     white_box: bool
+    labelled_only: bool = False  # no --aux: the attack and the references learned from the labelled set alone
 
 
 @dataclass(frozen=True)

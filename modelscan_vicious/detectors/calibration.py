@@ -43,6 +43,16 @@ class CalibrationModel:
         )
 
 
+# Without --aux the attack and the references learn from the labelled set alone: every model's evidence
+# shifts (weaker attacks, noisier references), so those scans have their own fit, keyed "<access>/labelled-only".
+LABELLED_ONLY = "labelled-only"
+
+
+def calibration_mode(access: str, labelled_only: bool) -> str:
+    """The calibration file's key for a scan: `access` is "white-box" or "black-box"."""
+    return f"{access}/{LABELLED_ONLY}" if labelled_only else access
+
+
 CALIBRATION_ENV = "MODELSCAN_VICIOUS_CALIBRATION"  # benchmarks point this at a refit under test
 
 
@@ -63,7 +73,8 @@ def load_calibration(mode: str, path: Path | None = None) -> CalibrationModel:
             features=tuple(entry["features"]),
             coef=np.asarray(entry["coef"], dtype=np.float64),
             intercept=float(entry["intercept"]),
-            provenance=dict(document.get("provenance", {})),
+            # a mode fitted on other scans (labelled-only) carries its own provenance
+            provenance={**document.get("provenance", {}), **entry.get("provenance", {})},
         )
     except (OSError, KeyError, ValueError, TypeError) as err:
         raise DetectorError(f"calibration file {path} is missing or has no '{mode}' model ({err})") from err

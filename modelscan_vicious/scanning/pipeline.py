@@ -23,6 +23,7 @@ from modelscan_vicious.config import Budget, ScanConfig, parse_release
 from modelscan_vicious.data.auxiliary import load_auxiliary
 from modelscan_vicious.data.labelled_csv import load_labelled_csv, read_csv_layout
 from modelscan_vicious.detectors.base import DetectorContext, ModelUnderTest
+from modelscan_vicious.detectors.calibration import LABELLED_ONLY
 from modelscan_vicious.errors import ModelNotTrainableError, ScanError, first_line
 from modelscan_vicious.loading import load_model
 from modelscan_vicious.loading.base import needs_flat_head, with_flat_head
@@ -125,7 +126,7 @@ def _scan_model(path: Path, asked: ScanConfig, on_stage: StageCallback) -> ScanR
             plugins,
             fail_on_probability=config.fail_on_probability,
             fail_on_risk=config.fail_on_risk,
-            limits=_limits(cost, reconstruction),
+            limits=_limits(cost, reconstruction, viciousness),
         )
     except ScanError as err:
         viciousness, reconstruction, verdict, mitigations = None, None, error_verdict(str(err)), []
@@ -145,8 +146,13 @@ def _scan_model(path: Path, asked: ScanConfig, on_stage: StageCallback) -> ScanR
     )
 
 
-def _limits(cost: CostInfo, reconstruction: ReconstructionResult | None) -> list[str]:
-    """Why this scan is weaker than the full method; the verdict never passes such a scan."""
+def _limits(
+    cost: CostInfo, reconstruction: ReconstructionResult | None, viciousness: ViciousnessResult | None
+) -> list[str]:
+    """Why this scan is weaker than the full method; the verdict never passes such a scan. A scan without
+    --aux is the full method for that case when P(vicious) came from the calibration fitted on such scans
+    (its references were attacked with the same labelled-only data, so the relative R gate compares like
+    with like); R itself stays a lower bound and the report says so (`reconstruction.lower_bound`)."""
     limits = []
     if cost.reductions:
         limits.append(f"reduced to fit --timeout ({'; '.join(cost.reductions)})")
@@ -155,7 +161,8 @@ def _limits(cost: CostInfo, reconstruction: ReconstructionResult | None) -> list
             "references re-trained only the model's head (its last two weight layers) on its own features: "
             "weaker evidence than references trained from scratch, on which P(vicious) was calibrated"
         )
-    if reconstruction is not None and reconstruction.lower_bound:
+    calibrated_without_aux = viciousness is not None and viciousness.calibration_data == LABELLED_ONLY
+    if reconstruction is not None and reconstruction.lower_bound and not calibrated_without_aux:
         limits.append(
             "no auxiliary inputs (--aux): the attack and the references learned from the labelled set alone, "
             "so R is a lower bound and P(vicious), calibrated on scans with auxiliary data, is less certain"
@@ -379,6 +386,7 @@ def _detector_context(
         seed=config.seed,
         device=config.device,
         white_box=loaded.trainable is not None,
+        labelled_only=not config.aux,  # `--aux noise` is not the labelled set: it keeps the auxiliary fit
     )
 
 

@@ -35,18 +35,18 @@ LOW_P_INTERCEPT = -30.0  # p ~ 1e-13 whatever the evidence: the probability gate
 HIGH_RISK_GATE = "100"  # no R reaches it: the risk gate never trips
 
 
-def write_calibration(path: Path, *, gain_coef: float = 0.0, intercept: float = LOW_P_INTERCEPT) -> Path:
-    path.write_text(
-        json.dumps(
-            {
-                "provenance": {"n_models": 2, "n_honest": 1, "n_vicious": 1, "dataset": "cli-tests", "created": "now"},
-                "modes": {
-                    "white-box": {"features": WHITE_BOX, "coef": [gain_coef, 0, 0, 0], "intercept": intercept},
-                    "black-box": {"features": WHITE_BOX[:3], "coef": [gain_coef, 0, 0], "intercept": intercept},
-                },
-            }
-        )
-    )
+def write_calibration(
+    path: Path, *, gain_coef: float = 0.0, intercept: float = LOW_P_INTERCEPT, labelled_only: bool = False
+) -> Path:
+    """A calibration file for CLI tests; `labelled_only` adds the same fit for scans without --aux."""
+    modes = {
+        "white-box": {"features": WHITE_BOX, "coef": [gain_coef, 0, 0, 0], "intercept": intercept},
+        "black-box": {"features": WHITE_BOX[:3], "coef": [gain_coef, 0, 0], "intercept": intercept},
+    }
+    if labelled_only:
+        modes.update({f"{access}/labelled-only": entry for access, entry in list(modes.items())})
+    provenance = {"n_models": 2, "n_honest": 1, "n_vicious": 1, "dataset": "cli-tests", "created": "now"}
+    path.write_text(json.dumps({"provenance": provenance, "modes": modes}))
     return path
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from modelscan_vicious.detectors.calibration import CALIBRATION_ENV
 from modelscan_vicious.errors import EXIT_PASSED, EXIT_SCAN_ERROR
 
-from scan_helpers import HIGH_RISK_GATE, report, scan
+from scan_helpers import HIGH_RISK_GATE, report, scan, write_calibration
 
 
 def assert_verdict_matches_plugins(doc: dict, rc: int) -> None:
@@ -40,12 +41,27 @@ def test_softmax_release_of_a_softmax_model(tiny_models, labels_csv, aux_npz, tm
     assert rc == EXIT_PASSED and doc["verdict"]["status"] == "passed"
 
 
-def test_without_aux_the_reconstruction_is_a_lower_bound_and_never_a_pass(tiny_models, labels_csv, tmp_path, tiny_scan):
+def test_without_aux_and_no_fit_for_it_the_scan_is_never_a_pass(tiny_models, labels_csv, tmp_path, tiny_scan):
     model = tiny_models.honest_torchscript.path
     rc = scan([model], tmp_path, "--fail-on-risk", HIGH_RISK_GATE, labels=labels_csv)
     doc = report(tmp_path, model.stem)
     assert rc == EXIT_SCAN_ERROR and doc["verdict"]["status"] == "error"  # inconclusive, not a false alarm
     assert "no auxiliary inputs (--aux)" in doc["verdict"]["reasons"][0]
+    assert doc["viciousness"]["calibration_data"] == "auxiliary"
+    assert any("no calibration for scans without --aux" in n for n in doc["viciousness"]["notes"])
+    assert doc["reconstruction"]["lower_bound"] is True
+    assert "labelled set" in doc["reconstruction"]["attacker_data"]
+    assert doc["settings"]["aux"] is None
+
+
+def test_without_aux_the_labelled_only_calibration_makes_it_a_full_check(tiny_models, labels_csv, tmp_path, tiny_scan):
+    calibration = write_calibration(tmp_path / "calibration.json", labelled_only=True)
+    tiny_scan.setenv(CALIBRATION_ENV, str(calibration))
+    model = tiny_models.honest_torchscript.path
+    rc = scan([model], tmp_path, "--fail-on-risk", HIGH_RISK_GATE, labels=labels_csv)
+    doc = report(tmp_path, model.stem)
+    assert rc == EXIT_PASSED and doc["verdict"]["status"] == "passed"
+    assert doc["viciousness"]["calibration_data"] == "labelled-only"
     assert doc["reconstruction"]["lower_bound"] is True
     assert "labelled set" in doc["reconstruction"]["attacker_data"]
     assert doc["settings"]["aux"] is None

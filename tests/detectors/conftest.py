@@ -14,14 +14,22 @@ WHITE_BOX = ["inversion_gain", "within_class_variance", "within_class_rank", "fi
 BLACK_BOX = WHITE_BOX[:3]
 
 
-def calibration_document(*, gain_coef: float = 1.0, intercept: float = 0.0) -> dict:
-    """Only inversion_gain counts: p = sigmoid(gain_coef * z_gain + intercept)."""
+def calibration_document(
+    *, gain_coef: float = 1.0, intercept: float = 0.0, labelled_only_intercept: float | None = None
+) -> dict:
+    """Only inversion_gain counts: p = sigmoid(gain_coef * z_gain + intercept). With
+    `labelled_only_intercept`, the file also holds the modes for scans without --aux (6 fixtures)."""
+    modes = {
+        "white-box": {"features": WHITE_BOX, "coef": [gain_coef, 0.0, 0.0, 0.0], "intercept": intercept},
+        "black-box": {"features": BLACK_BOX, "coef": [gain_coef, 0.0, 0.0], "intercept": intercept},
+    }
+    if labelled_only_intercept is not None:
+        own = {"provenance": {"n_models": 6, "dataset": "test, scanned without --aux"}}
+        for access in ("white-box", "black-box"):
+            modes[f"{access}/labelled-only"] = {**modes[access], "intercept": labelled_only_intercept, **own}
     return {
         "provenance": {"n_models": 4, "n_honest": 2, "n_vicious": 2, "dataset": "test", "created": "today"},
-        "modes": {
-            "white-box": {"features": WHITE_BOX, "coef": [gain_coef, 0.0, 0.0, 0.0], "intercept": intercept},
-            "black-box": {"features": BLACK_BOX, "coef": [gain_coef, 0.0, 0.0], "intercept": intercept},
-        },
+        "modes": modes,
     }
 
 

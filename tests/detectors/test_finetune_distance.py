@@ -68,8 +68,16 @@ def parts(tiny_models, digits_splits):
     )
 
 
-def context(parts, *, white_box: bool = True, seed: int = 0) -> DetectorContext:
-    return DetectorContext(**parts, finetune_steps=5, n_bootstrap=50, seed=seed, device="cpu", white_box=white_box)
+def context(parts, *, white_box: bool = True, seed: int = 0, labelled_only: bool = False) -> DetectorContext:
+    return DetectorContext(
+        **parts,
+        finetune_steps=5,
+        n_bootstrap=50,
+        seed=seed,
+        device="cpu",
+        white_box=white_box,
+        labelled_only=labelled_only,
+    )
 
 
 def test_registered_under_its_name():
@@ -123,3 +131,23 @@ def test_missing_calibration_is_a_detector_error(parts, tmp_path, monkeypatch):
     monkeypatch.setenv(CALIBRATION_ENV, str(tmp_path / "missing.json"))
     with pytest.raises(DetectorError, match="missing.json"):
         FineTuneDistanceDetector().run(context(parts))
+
+
+@pytest.mark.parametrize("white_box", [True, False], ids=["white-box", "black-box"])
+def test_a_scan_without_aux_takes_the_labelled_only_calibration(parts, use_calibration, white_box):
+    use_calibration(gain_coef=0.0, intercept=3.0, labelled_only_intercept=-3.0)
+    result = FineTuneDistanceDetector().run(context(parts, white_box=white_box, labelled_only=True))
+    assert result.probability == pytest.approx(1 / (1 + np.exp(3.0)))
+    assert result.calibration_data == "labelled-only" and result.mode == ("white-box" if white_box else "black-box")
+    assert "labelled-only" in result.calibration and "6 fixtures" in result.calibration  # the mode's own provenance
+    assert any("without --aux" in note for note in result.notes)
+    with_aux = FineTuneDistanceDetector().run(context(parts, white_box=white_box))
+    assert with_aux.probability == pytest.approx(1 / (1 + np.exp(-3.0))) and with_aux.calibration_data == "auxiliary"
+
+
+def test_a_file_without_the_labelled_only_fit_falls_back_and_says_so(parts, use_calibration):
+    use_calibration(gain_coef=0.0, intercept=3.0)
+    result = FineTuneDistanceDetector().run(context(parts, labelled_only=True))
+    assert result.probability == pytest.approx(1 / (1 + np.exp(-3.0)))
+    assert result.calibration_data == "auxiliary"
+    assert any("no calibration for scans without --aux" in note for note in result.notes)
