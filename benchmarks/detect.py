@@ -18,11 +18,11 @@ from benchmarks.errors import run_main
 from benchmarks.leakage import leaking_vicious, release_name
 from benchmarks.markdown import table, update_section
 from benchmarks.scan_rows import current_z, read_scan_rows, saved_evidence
-from modelscan_vicious.config import DEFAULT_FAIL_ON_PROBABILITY
+from modelscan_vicious.config import DEFAULT_FAIL_ON_PROBABILITY, RELATIVE_RISK_MARGIN
+from modelscan_vicious.scanning.verdict import risk_gate_for
 
 # The absolute R gate these tables were measured with (the default until the relative gate replaced it;
 # benchmarks/risk_gate.py compares both on the same rows).
-DEFAULT_FAIL_ON_RISK = 1.20
 
 # Evidence z-scores shown per model, so the analysis in docs/benchmarks.md can be checked.
 Z_COLUMNS = ("inversion_gain", "reconstruction_risk", "within_class_variance", "finetune_drift")
@@ -35,7 +35,10 @@ def summarise(rows: list[dict], threshold: float = DEFAULT_FAIL_ON_PROBABILITY) 
     leaking = leaking_vicious(rows)
     leaks = np.array([r["name"] in leaking for r in rows])
     flagged = p >= threshold
-    gate = flagged | (R >= DEFAULT_FAIL_ON_RISK)  # what the default scan's exit code does
+    # The default R gate is relative: the scan's own honest references' highest R plus a margin.
+    over_gate = np.array([r["R"] >= risk_gate_for(r["reference_R"], None)[0] for r in rows])
+    gate = flagged | over_gate  # what the default scan's exit code does (before any reduction or error)
+    kept = leaks | ~y  # the leaking-only zoo: honest models and the vicious ones that leak
     return {
         "n_honest": int((~y).sum()),
         "n_vicious": int(y.sum()),
@@ -44,13 +47,14 @@ def summarise(rows: list[dict], threshold: float = DEFAULT_FAIL_ON_PROBABILITY) 
         "log_loss": _log_loss(y, p),
         "honest_flagged": int(flagged[~y].sum()),
         # Vicious models whose own decoder leaks (benchmarks/leakage.py) against every honest one.
-        "auc_leaking": _auc(leaks[leaks | ~y], p[leaks | ~y]),
+        "auc_leaking": _auc(leaks[kept], p[kept]),
+        "log_loss_leaking": _log_loss(y[kept], p[kept]),
         "tpr_leaking": _rate(flagged[leaks]),
         "auc_R": _auc(y, R),
         "tpr": _rate(flagged[y]),
         "fpr": _rate(flagged[~y]),
-        "fpr_R": _rate(R[~y] >= DEFAULT_FAIL_ON_RISK),
-        "tpr_R": _rate(R[y] >= DEFAULT_FAIL_ON_RISK),
+        "fpr_R": _rate(over_gate[~y]),
+        "tpr_R": _rate(over_gate[y]),
         "tpr_gate": _rate(gate[y]),
         "fpr_gate": _rate(gate[~y]),
         "median_seconds": float(np.median([r["seconds"] for r in rows])),
@@ -86,9 +90,9 @@ def render(rows: list[dict], summary: dict, command: str, title: str) -> str:
             "log-loss",
             f"TPR at p>={DEFAULT_FAIL_ON_PROBABILITY}",
             "FPR (honest flagged)",
-            "leaking vicious: n, ROC-AUC, TPR",
+            "leaking vicious: n, ROC-AUC, log-loss, TPR",
             "ROC-AUC of R alone",
-            f"TPR / FPR of R>={DEFAULT_FAIL_ON_RISK}",
+            f"TPR / FPR of the R gate (refs' highest R + {RELATIVE_RISK_MARGIN})",
             "TPR / FPR of the default exit code",
             "median scan s",
         ],
@@ -99,7 +103,8 @@ def render(rows: list[dict], summary: dict, command: str, title: str) -> str:
                 summary["log_loss"],
                 summary["tpr"],
                 summary["fpr"],
-                f"{summary['n_leaking']}, {summary['auc_leaking']:.3f}, {summary['tpr_leaking']:.3f}",
+                f"{summary['n_leaking']}, {summary['auc_leaking']:.3f}, {summary['log_loss_leaking']:.3f}, "
+                f"{summary['tpr_leaking']:.3f}",
                 summary["auc_R"],
                 f"{summary['tpr_R']:.2f} / {summary['fpr_R']:.2f}",
                 f"{summary['tpr_gate']:.2f} / {summary['fpr_gate']:.2f}",
@@ -239,12 +244,13 @@ def recompute(row: dict) -> dict:
     """
     from types import SimpleNamespace
 
-    from modelscan_vicious.detectors.calibration import load_calibration
+    from modelscan_vicious.detectors.calibration import calibration_mode, load_calibration
     from modelscan_vicious.detectors.finetune_distance import bootstrap_interval
 
     report, suspect, ref_values = saved_evidence(row)
     z = current_z(suspect, ref_values)
-    calibration = load_calibration(report["viciousness"]["mode"])
+    # A scan without --aux takes the labelled-only fit, whatever calibration file it was scanned with.
+    calibration = load_calibration(calibration_mode(report["viciousness"]["mode"], report["settings"]["aux"] is None))
     context = SimpleNamespace(seed=report["settings"]["seed"], n_bootstrap=report["settings"]["budget"]["n_bootstrap"])
     interval = bootstrap_interval(calibration, suspect, ref_values, list(suspect), context)
     return {**row, "z": z, "probability": calibration.probability(z), "interval": list(interval)}

@@ -19,6 +19,7 @@ def _row(zoo: str, name: str, label: str, arch: str, g_ssim: float, p: float = 0
         "report": f"out/{zoo}/reports/{name}.json",
         "probability": p,
         "R": 1.0,
+        "reference_R": [0.98, 1.0],  # the relative gate is 1.03: nothing trips it unless a test says so
         "seconds": 1.0,
         "release": "logits",
         **extra,
@@ -63,6 +64,21 @@ def test_detection_summary_scores_leaking_vicious_models_apart():
     truth = [r["label"] == "vicious" for r in ROWS]
     expected = -sum(math.log(r["probability"] if t else 1 - r["probability"]) for r, t in zip(ROWS, truth)) / len(ROWS)
     assert summary["log_loss"] == pytest.approx(expected)  # cross-entropy of P(vicious) against the truth
+    kept = [(r, t) for r, t in zip(ROWS, truth) if r["name"] != "a/mlp-v-weak"]  # honest and leaking only
+    expected = -sum(math.log(r["probability"] if t else 1 - r["probability"]) for r, t in kept) / len(kept)
+    assert summary["log_loss_leaking"] == pytest.approx(expected)
+    assert summary["fpr_R"] == 0.0 and summary["tpr_R"] == 0.0 and summary["fpr_gate"] == 0.0
+
+
+def test_the_default_gate_judges_R_against_each_scans_own_references():
+    rows = [
+        _row("a", "h-low-refs", "honest", "mlp", 0.5, p=0.1, R=1.10, reference_R=[1.05, 1.06]),  # gate 1.09: over
+        _row("a", "h-high-refs", "honest", "mlp", 0.5, p=0.1, R=1.30, reference_R=[1.28, 1.29]),  # gate 1.32: under
+        _row("a", "v", "vicious", "mlp", 0.9, p=0.2, R=1.40, reference_R=[1.28, 1.29]),
+    ]
+    summary = summarise(rows, threshold=0.65)
+    assert summary["fpr_R"] == pytest.approx(0.5) and summary["tpr_R"] == 1.0
+    assert summary["fpr_gate"] == pytest.approx(0.5) and summary["tpr_gate"] == 1.0 and summary["fpr"] == 0.0
 
 
 def test_softmax_vicious_models_are_also_scored_by_what_their_decoder_reads():
