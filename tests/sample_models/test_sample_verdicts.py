@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from modelscan_vicious.cli import main
-from modelscan_vicious.errors import EXIT_PASSED, EXIT_RISK_FOUND, EXIT_SCAN_ERROR
+from modelscan_vicious.errors import EXIT_PASSED, EXIT_RISK_FOUND
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_models"
 
@@ -30,10 +30,9 @@ def test_the_mnist_samples_gate_honest_and_vicious_apart(tmp_path, with_aux):
     assert codes["mnist-vicious-cnn"] == EXIT_RISK_FOUND
     assert vicious["viciousness"]["probability"] >= vicious["settings"]["thresholds"]["fail_on_probability"]
     assert honest["viciousness"]["probability"] < honest["settings"]["thresholds"]["fail_on_probability"]
-    if with_aux:
-        assert codes["mnist-honest-cnn"] == EXIT_PASSED
-    else:
-        # Without auxiliary data the claim is lowered, never passed (README, "Limitations"): no gate trips,
-        # and the verdict says why it is not a full check.
-        assert codes["mnist-honest-cnn"] == EXIT_SCAN_ERROR
-        assert "no auxiliary inputs" in honest["verdict"]["reasons"][0]
+    # Without --aux the scan takes the calibration fitted on scans without auxiliary data, so it is a full
+    # check for that case: the honest sample passes rather than ending inconclusive.
+    assert codes["mnist-honest-cnn"] == EXIT_PASSED
+    expected = "auxiliary" if with_aux else "labelled-only"
+    assert honest["viciousness"]["calibration_data"] == vicious["viciousness"]["calibration_data"] == expected
+    assert honest["reconstruction"]["lower_bound"] is (not with_aux)  # R without --aux stays a lower bound
