@@ -21,11 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.errors import BenchmarkInputError, run_main
+from benchmarks.errors import BenchmarkInputError, load_json, run_main
 from benchmarks.leakage import leaking_vicious
 from benchmarks.scan_rows import read_scan_rows, with_current_z
 from modelscan_vicious.atomic_file import write_atomic
 from modelscan_vicious.detectors.calibration import calibration_mode, fit_calibration
+from modelscan_vicious.scanning.attack_data import NOISE_AUX
 
 # Only leakage evidence enters the fit. The output-statistics evidence (within-class variance and
 # rank) is exactly what an adaptive adversary suppresses (it drove the within-class variance z-score
@@ -170,14 +171,14 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks.markdown import update_section
 
     if args.scans:
-        rows, left_out = _fit_rows(args.scans, args.recompute)
+        rows, left_out = _fit_rows(args.scans, args.recompute, without_aux=False)
         fitted = calibrate(rows, args.source, left_out)
         document = {"provenance": fitted["provenance"], "modes": {**document["modes"], **fitted["modes"]}}
         scans = " ".join(str(p) for p in args.scans)
         command = f"{ZOO_COMMANDS}\npython -m benchmarks.calibrate --scans {scans}{recompute} --source '{args.source}'"
         update_section("calibration", report(rows, command, left_out))
     if args.no_aux_scans:
-        rows, left_out = _fit_rows(args.no_aux_scans, args.recompute)
+        rows, left_out = _fit_rows(args.no_aux_scans, args.recompute, without_aux=True)
         document["modes"].update(labelled_only_modes(rows, args.source, left_out))
         scans = " ".join(str(p) for p in args.no_aux_scans)
         command = (
@@ -194,14 +195,33 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _fit_rows(scans: list[Path], recompute: bool) -> tuple[list[dict], list[str]]:
-    """(rows the fit uses, vicious rows left out because they do not leak) of pooled scan files."""
+def _fit_rows(scans: list[Path], recompute: bool, without_aux: bool) -> tuple[list[dict], list[str]]:
+    """(rows the fit uses, vicious rows left out because they do not leak) of pooled scan files, each
+    checked against its report to be the kind of scan the fit is for (with or without --aux)."""
     every_row = read_scan_rows(scans)
+    for row in every_row:
+        _require_aux_setting(row, without_aux)
     leaking = leaking_vicious(every_row)  # a failed honest scan still shows what honest models leak
     rows = [r for r in every_row if r["z"]]
     if recompute:
         rows = [with_current_z(r) for r in rows]
     return calibration_rows(rows, leaking)
+
+
+def _require_aux_setting(row: dict, without_aux: bool) -> None:
+    """Refuse a scan of the other kind: a labelled-only fit made on scans with --aux (or the reverse)
+    would score every scan of its mode with evidence from another setting."""
+    report = load_json(Path(row["report"]))
+    aux = report["settings"]["aux"]
+    if without_aux and aux is not None:
+        raise BenchmarkInputError(
+            f"{row['report']} was scanned with --aux {aux}; --no-aux-scans takes scans without it"
+        )
+    if not without_aux and aux in (None, NOISE_AUX):
+        raise BenchmarkInputError(
+            f"{row['report']} was scanned {'without --aux' if aux is None else 'with --aux noise'}; --scans takes "
+            "scans with auxiliary inputs of the data's kind (without --aux: --no-aux-scans)"
+        )
 
 
 if __name__ == "__main__":

@@ -2,8 +2,10 @@
 
 A report is up to date, and its model is skipped unless `--force`, when `<output-dir>/<stem>.json`
 (and the other requested per-model formats) exists and records the same model path and sha256, the
-same tool version and the same settings (`settings`, less `sources`: where a value came from does not
-change the scan), and is newer than the labelled CSV and the auxiliary data. A skipped model's
+same tool version, report schema and settings (`settings`, less `sources`: where a value came from
+does not change the scan), was scored by the calibration the scan would load now (a refit, or a file
+without the labelled-only fit, changes P(vicious) and the verdict), and is newer than the labelled CSV
+and the auxiliary data. A skipped model's
 verdict counts in the exit code, and its report's result joins the SARIF file and `--output -`.
 """
 
@@ -16,8 +18,10 @@ from typing import Any
 
 from modelscan_vicious.config import ScanConfig
 from modelscan_vicious.containment.result_codec import viciousness_from_dict
-from modelscan_vicious.errors import UsageError
+from modelscan_vicious.detectors.calibration import calibration_for_scan
+from modelscan_vicious.errors import DetectorError, UsageError
 from modelscan_vicious.results import (
+    SCHEMA_VERSION,
     ContainmentInfo,
     CostInfo,
     MitigationResult,
@@ -82,9 +86,24 @@ def _up_to_date_result(path: Path, stem: str, config: ScanConfig) -> ScanResult 
             _json_settings(config)
         ):
             return None
+        if document.get("schema_version") != SCHEMA_VERSION or not _same_calibration(document):
+            return None
         return result_from_report(document)
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return None  # unreadable or from an older schema: scan again
+
+
+def _same_calibration(document: dict[str, Any]) -> bool:
+    """Whether a scan now would score P(vicious) with the calibration the report names (same fit, same kind
+    of calibration data: a file that gained or lost the labelled-only fit changes a no-aux scan's verdict)."""
+    viciousness = document["viciousness"]
+    if viciousness is None:
+        return True  # no probability was computed: nothing calibrated to go stale
+    try:
+        current, data, _ = calibration_for_scan(viciousness["mode"], labelled_only=document["settings"]["aux"] is None)
+    except DetectorError:
+        return False
+    return bool(data == viciousness.get("calibration_data") and current.describe() == viciousness["calibration"])
 
 
 def result_from_report(document: dict[str, Any]) -> ScanResult:

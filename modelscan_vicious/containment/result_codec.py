@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from modelscan_vicious.detectors.calibration import AUXILIARY, CALIBRATION_DATA
 from modelscan_vicious.errors import ContainmentError
 from modelscan_vicious.results import (
     ContainmentInfo,
@@ -93,8 +94,14 @@ def viciousness_from_dict(document: dict[str, Any] | None) -> ViciousnessResult 
         mode=document["mode"],
         calibration=document["calibration"],
         notes=list(document["notes"]),
-        calibration_data=str(document.get("calibration_data", "auxiliary")),  # absent before schema 1.4.0
+        calibration_data=_calibration_data(document.get("calibration_data", AUXILIARY)),  # absent before 1.4.0
     )
+
+
+def _calibration_data(value: Any) -> str:
+    if value not in CALIBRATION_DATA:
+        raise ValueError(f"calibration_data must be one of {', '.join(CALIBRATION_DATA)}, got {value!r}")
+    return str(value)
 
 
 def _image_batch(array: np.ndarray) -> np.ndarray:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from modelscan_vicious.errors import DetectorError
+from modelscan_vicious.errors import DetectorError, first_line
 
 Z_CLIP = 10.0  # z-scores beyond this carry no extra information and would dominate the fit
 # Every calibration fixture was scanned with a labelled set of this many rows. With fewer, the
@@ -46,6 +46,8 @@ class CalibrationModel:
 # Without --aux the attack and the references learn from the labelled set alone: every model's evidence
 # shifts (weaker attacks, noisier references), so those scans have their own fit, keyed "<access>/labelled-only".
 LABELLED_ONLY = "labelled-only"
+AUXILIARY = "auxiliary"  # the fit made on scans with --aux (modes keyed by access alone)
+CALIBRATION_DATA = (AUXILIARY, LABELLED_ONLY)  # what a report's viciousness.calibration_data may say
 
 
 def calibration_mode(access: str, labelled_only: bool) -> str:
@@ -78,6 +80,20 @@ def load_calibration(mode: str, path: Path | None = None) -> CalibrationModel:
         )
     except (OSError, KeyError, ValueError, TypeError) as err:
         raise DetectorError(f"calibration file {path} is missing or has no '{mode}' model ({err})") from err
+
+
+def calibration_for_scan(access: str, labelled_only: bool) -> tuple[CalibrationModel, str, list[str]]:
+    """(calibration, what its scans had, notes). A scan without --aux takes the fit made on scans without
+    auxiliary inputs; a calibration file that lacks one (an older or user-made file) falls back to the
+    auxiliary fit, and the note says so (the pipeline then keeps the verdict from `passed`)."""
+    if labelled_only:
+        try:
+            calibration = load_calibration(calibration_mode(access, labelled_only=True))
+        except DetectorError as err:
+            note = f"no calibration for scans without --aux ({first_line(err)}); P(vicious) uses the auxiliary one"
+            return load_calibration(access), AUXILIARY, [note]
+        return calibration, LABELLED_ONLY, ["no --aux: P(vicious) from the calibration fitted on scans without --aux"]
+    return load_calibration(access), AUXILIARY, []
 
 
 def fit_calibration(rows: list[dict[str, float]], labels: list[int], features: tuple[str, ...]) -> dict:

@@ -17,12 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from modelscan_vicious.detectors.base import Detector, DetectorContext, DetectorNeeds, ModelUnderTest
-from modelscan_vicious.detectors.calibration import (
-    LABELLED_ONLY,
-    CalibrationModel,
-    calibration_mode,
-    load_calibration,
-)
+from modelscan_vicious.detectors.calibration import calibration_for_scan
 from modelscan_vicious.detectors.statistics import (
     centred_log_scores,
     reference_spread,
@@ -31,7 +26,6 @@ from modelscan_vicious.detectors.statistics import (
     within_class_effective_rank,
     within_class_variance_share,
 )
-from modelscan_vicious.errors import DetectorError, first_line
 from modelscan_vicious.results import Evidence, ViciousnessResult
 from modelscan_vicious.training.classifier import module_predictor, train_classifier
 
@@ -56,7 +50,7 @@ class FineTuneDistanceDetector(Detector):
         ref_values = {n: np.array([r[n] for r in references]) for n in names}
         z_scores = {n: robust_z(suspect[n], ref_values[n]) for n in names}
         mode = "white-box" if context.white_box else "black-box"
-        calibration, calibration_data, notes = _calibration_for(mode, context.labelled_only)
+        calibration, calibration_data, notes = calibration_for_scan(mode, context.labelled_only)
         probability = calibration.probability(z_scores)
         interval = bootstrap_interval(calibration, suspect, ref_values, names, context)
         evidence = [
@@ -92,20 +86,6 @@ class FineTuneDistanceDetector(Detector):
             after = centred_log_scores(module_predictor(tuned, context.device)(context.probe_images), model.output_kind)
             stats["finetune_drift"] = relative_drift(scores, after)
         return stats
-
-
-def _calibration_for(access: str, labelled_only: bool) -> tuple[CalibrationModel, str, list[str]]:
-    """(calibration, what its scans had, notes). A scan without --aux takes the fit made on scans without
-    auxiliary inputs; a calibration file that lacks one (an older or user-made file) falls back to the
-    auxiliary fit, and the note says so (the pipeline then keeps the verdict from `passed`)."""
-    if labelled_only:
-        try:
-            calibration = load_calibration(calibration_mode(access, labelled_only=True))
-        except DetectorError as err:
-            note = f"no calibration for scans without --aux ({first_line(err)}); P(vicious) uses the auxiliary one"
-            return load_calibration(access), "auxiliary", [note]
-        return calibration, LABELLED_ONLY, ["no --aux: P(vicious) from the calibration fitted on scans without --aux"]
-    return load_calibration(access), "auxiliary", []
 
 
 def bootstrap_interval(calibration, suspect, ref_values, names, context: DetectorContext) -> tuple[float, float]:

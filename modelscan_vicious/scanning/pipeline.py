@@ -23,7 +23,7 @@ from modelscan_vicious.config import Budget, ScanConfig, parse_release
 from modelscan_vicious.data.auxiliary import load_auxiliary
 from modelscan_vicious.data.labelled_csv import load_labelled_csv, read_csv_layout
 from modelscan_vicious.detectors.base import DetectorContext, ModelUnderTest
-from modelscan_vicious.detectors.calibration import LABELLED_ONLY
+from modelscan_vicious.detectors.calibration import CALIBRATION_LABELLED_ROWS, LABELLED_ONLY
 from modelscan_vicious.errors import ModelNotTrainableError, ScanError, first_line
 from modelscan_vicious.loading import load_model
 from modelscan_vicious.loading.base import needs_flat_head, with_flat_head
@@ -126,7 +126,7 @@ def _scan_model(path: Path, asked: ScanConfig, on_stage: StageCallback) -> ScanR
             plugins,
             fail_on_probability=config.fail_on_probability,
             fail_on_risk=config.fail_on_risk,
-            limits=_limits(cost, reconstruction, viciousness),
+            limits=scan_limits(cost, reconstruction, viciousness, config, len(loaded.labelled.labels)),
         )
     except ScanError as err:
         viciousness, reconstruction, verdict, mitigations = None, None, error_verdict(str(err)), []
@@ -146,13 +146,20 @@ def _scan_model(path: Path, asked: ScanConfig, on_stage: StageCallback) -> ScanR
     )
 
 
-def _limits(
-    cost: CostInfo, reconstruction: ReconstructionResult | None, viciousness: ViciousnessResult | None
+def scan_limits(
+    cost: CostInfo,
+    reconstruction: ReconstructionResult | None,
+    viciousness: ViciousnessResult | None,
+    config: ScanConfig,
+    labelled_rows: int,
 ) -> list[str]:
-    """Why this scan is weaker than the full method; the verdict never passes such a scan. A scan without
-    --aux is the full method for that case when P(vicious) came from the calibration fitted on such scans
-    (its references were attacked with the same labelled-only data, so the relative R gate compares like
-    with like); R itself stays a lower bound and the report says so (`reconstruction.lower_bound`)."""
+    """Why this scan is weaker than the full method; the verdict never passes such a scan.
+
+    A scan without --aux is the full method for that case only when all of these hold: P(vicious) came
+    from the calibration fitted on such scans; R is judged by the relative gate (its references were
+    attacked with the same labelled-only data, so it compares like with like, whereas an absolute gate
+    would compare a lower bound with a fixed number); and the labelled set is as large as the one that
+    calibration was fitted with (without --aux it is the attacker's only data)."""
     limits = []
     if cost.reductions:
         limits.append(f"reduced to fit --timeout ({'; '.join(cost.reductions)})")
@@ -161,11 +168,24 @@ def _limits(
             "references re-trained only the model's head (its last two weight layers) on its own features: "
             "weaker evidence than references trained from scratch, on which P(vicious) was calibrated"
         )
+    if reconstruction is None or not reconstruction.lower_bound:
+        return limits
     calibrated_without_aux = viciousness is not None and viciousness.calibration_data == LABELLED_ONLY
-    if reconstruction is not None and reconstruction.lower_bound and not calibrated_without_aux:
+    if not calibrated_without_aux:
         limits.append(
             "no auxiliary inputs (--aux): the attack and the references learned from the labelled set alone, "
             "so R is a lower bound and P(vicious), calibrated on scans with auxiliary data, is less certain"
+        )
+    elif config.fail_on_risk is not None:
+        limits.append(
+            "no auxiliary inputs (--aux): R is a lower bound, so an absolute --fail-on-risk gate cannot clear it "
+            "(the default relative gate compares it with references attacked the same way)"
+        )
+    elif labelled_rows < CALIBRATION_LABELLED_ROWS:
+        limits.append(
+            f"no auxiliary inputs (--aux) and {labelled_rows} labelled rows, fewer than the "
+            f"{CALIBRATION_LABELLED_ROWS} the labelled-only calibration was fitted with: the attack had too "
+            "little data for its evidence to clear the model"
         )
     return limits
 

@@ -33,6 +33,27 @@ def test_malformed_json_names_the_file(tmp_path, capsys):
     assert not (tmp_path / "c.json").exists()
 
 
+@pytest.mark.parametrize(
+    ("flag", "aux", "said"),
+    [
+        ("--no-aux-scans", "aux.npz", "was scanned with --aux aux.npz"),
+        ("--scans", None, "was scanned without --aux"),
+        ("--scans", "noise", "was scanned with --aux noise"),
+    ],
+)
+def test_calibrate_refuses_scans_of_the_other_kind(tmp_path, capsys, flag, aux, said):
+    # A labelled-only fit made from scans with --aux (or the reverse) would score every scan of its mode
+    # with evidence from another setting: refused before anything is fitted or written.
+    report = tmp_path / "m.json"
+    report.write_text(json.dumps({"settings": {"aux": aux}}))
+    scans = tmp_path / "zoo-scans.json"
+    scans.write_text(json.dumps([{"name": "m", "label": "honest", "report": str(report), "z": {}}]))
+    out = tmp_path / "c.json"
+    assert run(calibrate, [flag, str(scans), "--out", str(out)]) == EXIT_BAD_INPUT
+    assert said in one_line_error(capsys)
+    assert not out.exists()
+
+
 def test_rebuilding_rows_without_the_reports_fails_cleanly(tmp_path, capsys):
     (tmp_path / "manifest.json").write_text(json.dumps([{"name": "m", "file": "m.onnx"}]))
     out = tmp_path / "rows.json"

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 
+from modelscan_vicious.detectors.calibration import CALIBRATION_ENV
 from modelscan_vicious.errors import EXIT_PASSED
 
-from scan_helpers import HIGH_RISK_GATE, scan
+from scan_helpers import HIGH_RISK_GATE, scan, write_calibration
 
 SKIPPED = "skipped (report up to date): "
 
@@ -52,4 +53,19 @@ def test_other_settings_or_a_changed_model_rescan(tiny_models, labels_csv, tmp_p
         scan([model], out, *args, "--seed", "1", labels=labels_csv)
         == json.loads((out / "model.json").read_text())["verdict"]["exit_code"]
     )
+    assert f"{SKIPPED}{model}" in capfd.readouterr().err
+
+    # A report of an older schema, or one scored by a calibration the scan would not load now, is stale: a
+    # file that gained the labelled-only fit changes this no-aux scan's P(vicious) and verdict.
+    report = out / "model.json"
+    document = json.loads(report.read_text())
+    report.write_text(json.dumps({**document, "schema_version": "1.3.0"}))
+    scan([model], out, *args, "--seed", "1", labels=labels_csv)
+    assert SKIPPED not in capfd.readouterr().err
+    assert json.loads(report.read_text())["viciousness"]["calibration_data"] == "auxiliary"
+    tiny_scan.setenv(CALIBRATION_ENV, str(write_calibration(tmp_path / "refit.json", labelled_only=True)))
+    scan([model], out, *args, "--seed", "1", labels=labels_csv)
+    assert SKIPPED not in capfd.readouterr().err
+    assert json.loads(report.read_text())["viciousness"]["calibration_data"] == "labelled-only"
+    scan([model], out, *args, "--seed", "1", labels=labels_csv)
     assert f"{SKIPPED}{model}" in capfd.readouterr().err
