@@ -3,6 +3,10 @@
 python -m benchmarks.zoo --dataset digits --archs mlp,cnn,rescnn,gapcnn --seed-base 200 --out benchmarks/out/heldout
 python -m benchmarks.scan_zoo --zoo benchmarks/out/heldout --out benchmarks/out/heldout-scans.json
 python -m benchmarks.detect --scans benchmarks/out/heldout-scans.json --section detect-digits-heldout
+
+With --record-held-out "WHAT THE ZOO HOLDS" (and --recompute) the zoo's counts at the default gate are also
+written into the calibration file under each mode its scans used, and scans then cite them in their
+notes. Only for zoos the calibration never saw; a refit drops every record.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.errors import run_main
+from benchmarks.errors import BenchmarkInputError, run_main
 from benchmarks.leakage import leaking_vicious, release_name
 from benchmarks.markdown import table, update_section
 from benchmarks.scan_rows import current_z, read_scan_rows, saved_evidence
@@ -225,7 +229,15 @@ def main(argv: list[str] | None = None) -> int:
         help="recompute z-scores and P(vicious) from the scans' saved evidence with the current code "
         "and shipped calibration (scans made with another one)",
     )
+    parser.add_argument(
+        "--record-held-out",
+        metavar="ZOO",
+        default=None,
+        help="with --recompute: record this held-out zoo's counts (ZOO says what it holds) in the calibration file",
+    )
     args = parser.parse_args(argv)
+    if args.record_held_out and not args.recompute:
+        raise BenchmarkInputError("--record-held-out needs --recompute: the record must be of the shipped calibration")
     rows = read_scan_rows(args.scans)
     if args.recompute:
         rows = [recompute(r) for r in rows]
@@ -233,7 +245,35 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps(summary, indent=2))
     default_command = "\n".join(line.strip() for line in __doc__.split("\n\n")[1].splitlines())
     update_section(args.section, render(rows, summary, args.command or default_command, args.title))
+    if args.record_held_out:
+        record_held_out(args.record_held_out, sorted({r["calibration_mode"] for r in rows}), rows)
     return 0
+
+
+def record_held_out(zoo: str, modes: list[str], rows: list[dict]) -> None:
+    """Write the zoo's counts at the default gate into the calibration file (the one scans load) under
+    each of `modes`, replacing an earlier record of the same zoo."""
+    from modelscan_vicious.atomic_file import write_atomic
+    from modelscan_vicious.detectors.calibration import calibration_path
+
+    y = np.array([r["label"] == "vicious" for r in rows])
+    flagged = np.array([r["probability"] >= DEFAULT_FAIL_ON_PROBABILITY for r in rows])
+    leaks = np.array([r["name"] in leaking_vicious(rows) for r in rows])
+    check = {
+        "zoo": zoo,
+        "threshold": DEFAULT_FAIL_ON_PROBABILITY,
+        "n_honest": int((~y).sum()),
+        "honest_flagged": int(flagged[~y].sum()),
+        "n_leaking": int(leaks.sum()),
+        "leaking_flagged": int(flagged[leaks].sum()),
+    }
+    path = calibration_path()
+    document = json.loads(path.read_text())
+    for mode in modes:
+        entry = document["modes"][mode]
+        entry["held_out"] = [c for c in entry.get("held_out", []) if c["zoo"] != zoo] + [check]
+    write_atomic(path, json.dumps(document, indent=2) + "\n")
+    print(f"recorded {zoo!r} under {', '.join(modes)} in {path}")
 
 
 def recompute(row: dict) -> dict:
@@ -253,7 +293,13 @@ def recompute(row: dict) -> dict:
     calibration = load_calibration(calibration_mode(report["viciousness"]["mode"], report["settings"]["aux"] is None))
     context = SimpleNamespace(seed=report["settings"]["seed"], n_bootstrap=report["settings"]["budget"]["n_bootstrap"])
     interval = bootstrap_interval(calibration, suspect, ref_values, list(suspect), context)
-    return {**row, "z": z, "probability": calibration.probability(z), "interval": list(interval)}
+    return {
+        **row,
+        "z": z,
+        "probability": calibration.probability(z),
+        "interval": list(interval),
+        "calibration_mode": calibration.mode,
+    }
 
 
 if __name__ == "__main__":

@@ -23,12 +23,26 @@ CALIBRATION_LABELLED_ROWS = 200
 
 
 @dataclass(frozen=True)
+class HeldOutCheck:
+    """How this fit scored one held-out zoo (models it never saw), scanned the way its mode's scans are:
+    written by `benchmarks/detect.py --record-held-out`, dropped by every refit."""
+
+    zoo: str  # what the zoo holds, e.g. "MNIST 28x28, cnn/gapcnn/mlp"
+    threshold: float  # the P(vicious) gate the counts are at
+    n_honest: int
+    honest_flagged: int
+    n_leaking: int  # vicious models whose own decoder leaks more than every honest one's
+    leaking_flagged: int
+
+
+@dataclass(frozen=True)
 class CalibrationModel:
     mode: str
     features: tuple[str, ...]
     coef: np.ndarray
     intercept: float
     provenance: dict
+    held_out: tuple[HeldOutCheck, ...] = ()
 
     def probability(self, z_scores: dict[str, float]) -> float:
         x = np.array([np.clip(z_scores[name], -Z_CLIP, Z_CLIP) for name in self.features])
@@ -40,6 +54,20 @@ class CalibrationModel:
             f"logistic calibration ({self.mode}) fitted on {p.get('n_models', '?')} fixtures "
             f"({p.get('n_honest', '?')} honest, {p.get('n_vicious', '?')} vicious) from {p.get('dataset', '?')}, "
             f"{p.get('created', '?')}"
+        )
+
+    def held_out_note(self) -> str | None:
+        """One line for the report: what this fit did on held-out zoos, so that a reader can weigh a
+        flag (or a pass) by how often the same fit erred on models it never saw. None when unmeasured."""
+        if not self.held_out:
+            return None
+        thresholds = {check.threshold for check in self.held_out}
+        gate = f"P >= {thresholds.pop():.2f}" if len(thresholds) == 1 else "each zoo's gate"
+        honest = ", ".join(f"{c.honest_flagged} of {c.n_honest} ({c.zoo})" for c in self.held_out)
+        leaking = ", ".join(f"{c.leaking_flagged} of {c.n_leaking}" for c in self.held_out)
+        return (
+            f"this calibration on held-out zoos scanned the same way ({gate}): honest models flagged {honest}; "
+            f"leaking vicious models flagged {leaking}"
         )
 
 
@@ -77,6 +105,7 @@ def load_calibration(mode: str, path: Path | None = None) -> CalibrationModel:
             intercept=float(entry["intercept"]),
             # a mode fitted on other scans (labelled-only) carries its own provenance
             provenance={**document.get("provenance", {}), **entry.get("provenance", {})},
+            held_out=tuple(HeldOutCheck(**check) for check in entry.get("held_out", [])),
         )
     except (OSError, KeyError, ValueError, TypeError) as err:
         raise DetectorError(f"calibration file {path} is missing or has no '{mode}' model ({err})") from err
@@ -92,8 +121,15 @@ def calibration_for_scan(access: str, labelled_only: bool) -> tuple[CalibrationM
         except DetectorError as err:
             note = f"no calibration for scans without --aux ({first_line(err)}); P(vicious) uses the auxiliary one"
             return load_calibration(access), AUXILIARY, [note]
-        return calibration, LABELLED_ONLY, ["no --aux: P(vicious) from the calibration fitted on scans without --aux"]
-    return load_calibration(access), AUXILIARY, []
+        notes = ["no --aux: P(vicious) from the calibration fitted on scans without --aux"]
+        return calibration, LABELLED_ONLY, notes + _held_out_notes(calibration)
+    calibration = load_calibration(access)
+    return calibration, AUXILIARY, _held_out_notes(calibration)
+
+
+def _held_out_notes(calibration: CalibrationModel) -> list[str]:
+    note = calibration.held_out_note()
+    return [note] if note else []
 
 
 def fit_calibration(rows: list[dict[str, float]], labels: list[int], features: tuple[str, ...]) -> dict:

@@ -10,6 +10,7 @@ import pytest
 from modelscan_vicious.detectors.calibration import (
     CALIBRATION_ENV,
     Z_CLIP,
+    calibration_for_scan,
     calibration_path,
     fit_calibration,
     load_calibration,
@@ -83,3 +84,47 @@ def test_fit_learns_the_informative_feature_and_round_trips(tmp_path):
     model = load_calibration("black-box", path)
     p = [model.probability(r) for r in rows]
     assert np.mean(p[20:]) > 0.8 and np.mean(p[:20]) < 0.2
+
+
+def _with_held_out(path, mode, checks):
+    document = json.loads(path.read_text())
+    document["modes"][mode]["held_out"] = checks
+    path.write_text(json.dumps(document))
+
+
+def _check(zoo, honest_flagged, leaking_flagged, threshold=0.65):
+    return {
+        "zoo": zoo,
+        "threshold": threshold,
+        "n_honest": 40,
+        "honest_flagged": honest_flagged,
+        "n_leaking": 24,
+        "leaking_flagged": leaking_flagged,
+    }
+
+
+def test_held_out_checks_become_one_note_citing_every_zoo(use_calibration):
+    path = use_calibration()
+    assert load_calibration("white-box").held_out_note() is None
+    assert calibration_for_scan("white-box", labelled_only=False)[2] == []  # unmeasured: nothing claimed
+    _with_held_out(path, "white-box", [_check("digits 8x8", 6, 18), _check("MNIST 28x28", 0, 23)])
+    _, data, notes = calibration_for_scan("white-box", labelled_only=False)
+    assert data == "auxiliary" and len(notes) == 1
+    assert notes[0] == (
+        "this calibration on held-out zoos scanned the same way (P >= 0.65): honest models flagged "
+        "6 of 40 (digits 8x8), 0 of 40 (MNIST 28x28); leaking vicious models flagged 18 of 24, 23 of 24"
+    )
+    assert calibration_for_scan("black-box", labelled_only=False)[2] == []  # a record belongs to its mode
+
+
+def test_held_out_gates_that_differ_are_not_given_one_number(use_calibration):
+    path = use_calibration()
+    _with_held_out(path, "white-box", [_check("a", 1, 2, threshold=0.5), _check("b", 1, 2, threshold=0.65)])
+    assert "(each zoo's gate)" in load_calibration("white-box").held_out_note()
+
+
+def test_a_malformed_held_out_record_is_a_detector_error(use_calibration):
+    path = use_calibration()
+    _with_held_out(path, "white-box", [{"zoo": "x", "flagged": 3}])
+    with pytest.raises(DetectorError, match="white-box"):
+        load_calibration("white-box")
