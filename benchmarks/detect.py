@@ -6,7 +6,7 @@ python -m benchmarks.detect --scans benchmarks/out/heldout-scans.json --section 
 
 With --record-held-out "WHAT THE ZOO HOLDS" (and --recompute) the zoo's counts at the default gate are also
 written into the calibration file under each mode its scans used, and scans then cite them in their
-notes. Only for zoos the calibration never saw; a refit drops every record.
+notes. Only for zoos the calibration never saw; refitting a mode (benchmarks/calibrate.py) drops its records.
 """
 
 from __future__ import annotations
@@ -246,34 +246,39 @@ def main(argv: list[str] | None = None) -> int:
     default_command = "\n".join(line.strip() for line in __doc__.split("\n\n")[1].splitlines())
     update_section(args.section, render(rows, summary, args.command or default_command, args.title))
     if args.record_held_out:
-        record_held_out(args.record_held_out, sorted({r["calibration_mode"] for r in rows}), rows)
+        record_held_out(args.record_held_out, rows)
     return 0
 
 
-def record_held_out(zoo: str, modes: list[str], rows: list[dict]) -> None:
-    """Write the zoo's counts at the default gate into the calibration file (the one scans load) under
-    each of `modes`, replacing an earlier record of the same zoo."""
+def record_held_out(zoo: str, rows: list[dict]) -> None:
+    """Write the zoo's counts at the default gate into the calibration file (the one scans load), one
+    record per mode its rows were scored with, replacing an earlier record of the same zoo there."""
     from modelscan_vicious.atomic_file import write_atomic
     from modelscan_vicious.detectors.calibration import calibration_path
 
-    y = np.array([r["label"] == "vicious" for r in rows])
-    flagged = np.array([r["probability"] >= DEFAULT_FAIL_ON_PROBABILITY for r in rows])
-    leaks = np.array([r["name"] in leaking_vicious(rows) for r in rows])
-    check = {
-        "zoo": zoo,
-        "threshold": DEFAULT_FAIL_ON_PROBABILITY,
-        "n_honest": int((~y).sum()),
-        "honest_flagged": int(flagged[~y].sum()),
-        "n_leaking": int(leaks.sum()),
-        "leaking_flagged": int(flagged[leaks].sum()),
-    }
+    leaking = leaking_vicious(rows)  # judged on the whole zoo, as detect's tables do
     path = calibration_path()
     document = json.loads(path.read_text())
-    for mode in modes:
+    for mode in sorted({r["calibration_mode"] for r in rows}):
+        check = held_out_check(zoo, [r for r in rows if r["calibration_mode"] == mode], leaking)
         entry = document["modes"][mode]
         entry["held_out"] = [c for c in entry.get("held_out", []) if c["zoo"] != zoo] + [check]
+        print(f"recorded {zoo!r} under {mode} in {path}: {check}")
     write_atomic(path, json.dumps(document, indent=2) + "\n")
-    print(f"recorded {zoo!r} under {', '.join(modes)} in {path}")
+
+
+def held_out_check(zoo: str, rows: list[dict], leaking: set[str]) -> dict:
+    """The counts at the default gate: honest models flagged, and vicious models that leak flagged."""
+    honest = [r["probability"] >= DEFAULT_FAIL_ON_PROBABILITY for r in rows if r["label"] == "honest"]
+    leaks = [r["probability"] >= DEFAULT_FAIL_ON_PROBABILITY for r in rows if r["name"] in leaking]
+    return {
+        "zoo": zoo,
+        "threshold": DEFAULT_FAIL_ON_PROBABILITY,
+        "n_honest": len(honest),
+        "honest_flagged": sum(honest),
+        "n_leaking": len(leaks),
+        "leaking_flagged": sum(leaks),
+    }
 
 
 def recompute(row: dict) -> dict:

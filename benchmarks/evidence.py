@@ -4,6 +4,8 @@ and recomputed without rescanning (the models themselves are not kept: they can 
     python -m benchmarks.evidence pack --zoo benchmarks/out/rgb-heldout
     python -m benchmarks.evidence unpack          # every archive back into benchmarks/out
 
+Run from the repository root: scan_zoo's row files name their reports relative to it.
+
 An archive holds the zoo's manifest, its scan reports (`reports*/`) and its scan_zoo row files
 (`benchmarks/out/{aux,noaux}/<zoo>-*.json` and `benchmarks/out/<zoo>-*.json`), with paths relative to
 `benchmarks/out`, so the row files' report paths are valid again once unpacked. benchmarks/out itself
@@ -13,6 +15,7 @@ is not versioned: a machine reset loses it, and with it every report a refit nee
 from __future__ import annotations
 
 import argparse
+import gzip
 import sys
 import tarfile
 from pathlib import Path
@@ -25,41 +28,55 @@ ARCHIVES = Path(__file__).resolve().parent / "evidence"
 
 def zoo_files(zoo: Path, out: Path = OUT) -> list[Path]:
     """The files of `zoo` (a folder under `out`) an archive keeps, relative to `out`."""
+    zoo, out = zoo.resolve(), out.resolve()
     if not (zoo / "manifest.json").is_file():
         raise BenchmarkInputError(f"{zoo}: not a zoo (no manifest.json)")
-    if zoo.parent.resolve() != out.resolve():
+    if zoo.parent != out:
         raise BenchmarkInputError(f"{zoo}: zoos are kept directly under {out}")
     reports = sorted(p for folder in zoo.glob("reports*") for p in folder.glob("*.json"))
-    rows = sorted(
-        p
-        for pattern in (f"{zoo.name}-*.json", f"aux/{zoo.name}-*.json", f"noaux/{zoo.name}-*.json")
-        for p in out.glob(pattern)
-    )
+    # scan_zoo's own names for this zoo (<zoo>-scans.json, <zoo>-part-*.json); a prefix glob would also
+    # take another zoo's (mnist-* matches mnist-calib-a-scans.json).
+    names = (f"{zoo.name}-scans.json", f"{zoo.name}-part-*.json")
+    rows = sorted(p for folder in ("", "aux/", "noaux/") for name in names for p in out.glob(folder + name))
     return [p.relative_to(out) for p in [zoo / "manifest.json", *reports, *rows]]
 
 
 def pack(zoo: Path, archives: Path = ARCHIVES, out: Path = OUT) -> Path:
+    """Archive `zoo`'s evidence as `archives/<zoo>.tar.gz`, byte-identical for the same files (no times,
+    owners or modes from this machine, so a repack of unchanged evidence leaves git nothing to commit)."""
     files = zoo_files(zoo, out)
     archives.mkdir(parents=True, exist_ok=True)
     target = archives / f"{zoo.name}.tar.gz"
     partial = target.with_suffix(".partial")
-    with tarfile.open(partial, "w:gz") as archive:
-        for name in files:
-            info = archive.gettarinfo(str(out / name), arcname=str(name))
-            info.mtime, info.uid, info.gid, info.uname, info.gname = 0, 0, 0, "", ""  # same files, same archive
-            with open(out / name, "rb") as handle:
-                archive.addfile(info, handle)
+    with open(partial, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as zipped:
+        with tarfile.open(fileobj=zipped, mode="w", format=tarfile.PAX_FORMAT) as archive:
+            for name in files:
+                info = archive.gettarinfo(str(out / name), arcname=str(name))
+                info.mtime, info.mode, info.uid, info.gid, info.uname, info.gname = 0, 0o644, 0, 0, "", ""
+                with open(out / name, "rb") as handle:
+                    archive.addfile(info, handle)
     partial.replace(target)
     return target
 
 
-def unpack(archives: Path = ARCHIVES, out: Path = OUT) -> list[Path]:
-    unpacked = []
-    for path in sorted(archives.glob("*.tar.gz")):
+def unpack(archives: Path = ARCHIVES, out: Path = OUT, *, force: bool = False) -> list[Path]:
+    """Extract every archive into `out`. Refuses (before writing anything) to overwrite a file that is
+    already there, which may be newer evidence than the archive's, unless `force`."""
+    if not hasattr(tarfile, "data_filter"):
+        raise BenchmarkInputError("unpacking needs Python >= 3.10.12 (tarfile's safe 'data' filter)")
+    paths = sorted(archives.glob("*.tar.gz"))
+    if not force:
+        for path in paths:
+            with tarfile.open(path, "r:gz") as archive:
+                present = [name for name in archive.getnames() if (out / name).is_file()]
+            if present:
+                raise BenchmarkInputError(
+                    f"{path.name}: {len(present)} files already in {out} (e.g. {present[0]}); --force replaces them"
+                )
+    for path in paths:
         with tarfile.open(path, "r:gz") as archive:
             archive.extractall(out, filter="data")  # "data": no absolute paths, links or files outside `out`
-        unpacked.append(path)
-    return unpacked
+    return paths
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,13 +84,14 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     pack_parser = commands.add_parser("pack", help="archive one zoo's evidence")
     pack_parser.add_argument("--zoo", type=Path, required=True)
-    commands.add_parser("unpack", help="restore every archive into benchmarks/out")
+    unpack_parser = commands.add_parser("unpack", help="restore every archive into benchmarks/out")
+    unpack_parser.add_argument("--force", action="store_true", help="replace files already there")
     args = parser.parse_args(argv)
     if args.command == "pack":
         target = pack(args.zoo)
         print(f"{target} ({target.stat().st_size / 1e3:.0f} kB)")
     else:
-        for path in unpack():
+        for path in unpack(force=args.force):
             print(f"unpacked {path}")
     return 0
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from modelscan_vicious.config import ScanConfig
 from modelscan_vicious.containment.result_codec import viciousness_from_dict
-from modelscan_vicious.detectors.calibration import calibration_for_scan
+from modelscan_vicious.detectors.calibration import HELD_OUT_NOTE_PREFIX, calibration_for_scan
 from modelscan_vicious.errors import DetectorError, UsageError
 from modelscan_vicious.results import (
     SCHEMA_VERSION,
@@ -95,7 +95,8 @@ def _up_to_date_result(path: Path, stem: str, config: ScanConfig) -> ScanResult 
 
 def _same_calibration(document: dict[str, Any]) -> bool:
     """Whether a scan now would score P(vicious) with the calibration the report names (same fit, same kind
-    of calibration data: a file that gained or lost the labelled-only fit changes a no-aux scan's verdict)."""
+    of calibration data: a file that gained or lost the labelled-only fit changes a no-aux scan's verdict)
+    and cite the same held-out record in its notes."""
     viciousness = document["viciousness"]
     if viciousness is None:
         return True  # no probability was computed: nothing calibrated to go stale
@@ -103,7 +104,13 @@ def _same_calibration(document: dict[str, Any]) -> bool:
         current, data, _ = calibration_for_scan(viciousness["mode"], labelled_only=document["settings"]["aux"] is None)
     except DetectorError:
         return False
-    return bool(data == viciousness.get("calibration_data") and current.describe() == viciousness["calibration"])
+    held_out = [note for note in viciousness.get("notes", []) if note.startswith(HELD_OUT_NOTE_PREFIX)]
+    now = current.held_out_note()
+    return bool(
+        data == viciousness.get("calibration_data")
+        and current.describe() == viciousness["calibration"]
+        and held_out == ([now] if now else [])
+    )
 
 
 def result_from_report(document: dict[str, Any]) -> ScanResult:

@@ -22,6 +22,9 @@ Z_CLIP = 10.0  # z-scores beyond this carry no extra information and would domin
 CALIBRATION_LABELLED_ROWS = 200
 
 
+HELD_OUT_NOTE_PREFIX = "this calibration on held-out zoos scanned the same way: "
+
+
 @dataclass(frozen=True)
 class HeldOutCheck:
     """How this fit scored one held-out zoo (models it never saw), scanned the way its mode's scans are:
@@ -61,14 +64,12 @@ class CalibrationModel:
         flag (or a pass) by how often the same fit erred on models it never saw. None when unmeasured."""
         if not self.held_out:
             return None
-        thresholds = {check.threshold for check in self.held_out}
-        gate = f"P >= {thresholds.pop():.2f}" if len(thresholds) == 1 else "each zoo's gate"
-        honest = ", ".join(f"{c.honest_flagged} of {c.n_honest} ({c.zoo})" for c in self.held_out)
-        leaking = ", ".join(f"{c.leaking_flagged} of {c.n_leaking}" for c in self.held_out)
-        return (
-            f"this calibration on held-out zoos scanned the same way ({gate}): honest models flagged {honest}; "
-            f"leaking vicious models flagged {leaking}"
+        zoos = "; ".join(
+            f"{c.zoo} (P >= {c.threshold:.2f}): honest {c.honest_flagged}/{c.n_honest} flagged, "
+            f"leaking vicious {c.leaking_flagged}/{c.n_leaking} flagged"
+            for c in self.held_out
         )
+        return f"{HELD_OUT_NOTE_PREFIX}{zoos}"
 
 
 # Without --aux the attack and the references learn from the labelled set alone: every model's evidence

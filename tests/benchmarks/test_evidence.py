@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import json
 import tarfile
+from pathlib import Path
 
 import pytest
 
 from benchmarks import evidence
-from benchmarks.errors import BenchmarkInputError
+from benchmarks.errors import EXIT_BAD_INPUT, BenchmarkInputError, run_main
+from benchmarks.scan_rows import read_scan_rows
+
+OUT = Path("benchmarks/out")  # row files name reports relative to the repository root, as scan_zoo writes them
 
 
-def _zoo(out):
+def _zoo(root: Path) -> Path:
+    out = root / OUT
     zoo = out / "z"
     (zoo / "reports").mkdir(parents=True)
     (zoo / "reports-noaux").mkdir()
@@ -20,17 +25,17 @@ def _zoo(out):
     (zoo / "reports" / "m.json").write_text('{"aux": true}')
     (zoo / "reports-noaux" / "m.json").write_text('{"aux": false}')
     (out / "noaux").mkdir()
-    (out / "noaux" / "z-scans.json").write_text(
-        json.dumps([{"name": "m", "report": str(out / "z/reports-noaux/m.json")}])
-    )
-    (out / "noaux" / "zz-scans.json").write_text("[]")  # another zoo's
+    rows = [{"name": "m", "report": str(OUT / "z" / "reports-noaux" / "m.json")}]
+    (out / "noaux" / "z-scans.json").write_text(json.dumps(rows))
+    (out / "noaux" / "z-other-scans.json").write_text("[]")  # zoo "z-other", not "z"
     return zoo
 
 
-def test_pack_keeps_manifest_reports_and_rows_and_unpack_restores_them(tmp_path):
-    out, archives = tmp_path / "out", tmp_path / "archives"
-    zoo = _zoo(out)
-    target = evidence.pack(zoo, archives, out)
+def test_pack_keeps_manifest_reports_and_rows_and_unpack_restores_them(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    archives = tmp_path / "archives"
+    zoo = _zoo(tmp_path)
+    target = evidence.pack(zoo, archives, OUT)
     with tarfile.open(target) as archive:
         assert sorted(archive.getnames()) == [
             "noaux/z-scans.json",
@@ -39,16 +44,39 @@ def test_pack_keeps_manifest_reports_and_rows_and_unpack_restores_them(tmp_path)
             "z/reports/m.json",
         ]
     first = target.read_bytes()
-    assert evidence.pack(zoo, archives, out).read_bytes() == first  # deterministic: no spurious diffs
-    restored = tmp_path / "fresh"
-    assert evidence.unpack(archives, restored) == [target]
-    assert (restored / "z" / "reports-noaux" / "m.json").read_text() == '{"aux": false}'
-    assert not (restored / "z" / "m.onnx").exists()
+    (zoo / "reports" / "m.json").touch()  # a newer time, same bytes
+    assert evidence.pack(zoo, archives, OUT).read_bytes() == first  # so git sees no change
+
+    monkeypatch.chdir(tmp_path / "archives")  # a fresh checkout: nothing under benchmarks/out yet
+    assert evidence.unpack(archives, OUT) == [target]
+    (row,) = read_scan_rows([OUT / "noaux" / "z-scans.json"])
+    assert Path(row["report"]).read_text() == '{"aux": false}'  # the row's report path is valid again
+    assert not (OUT / "z" / "m.onnx").exists()
 
 
-def test_pack_refuses_a_folder_that_is_not_a_zoo(tmp_path):
+def test_unpack_refuses_to_overwrite_unless_forced(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    archives = tmp_path / "archives"
+    zoo = _zoo(tmp_path)
+    evidence.pack(zoo, archives, OUT)
+    (zoo / "reports" / "m.json").write_text('{"newer": true}')
+    with pytest.raises(BenchmarkInputError, match="already in"):
+        evidence.unpack(archives, OUT)
+    assert (zoo / "reports" / "m.json").read_text() == '{"newer": true}'
+    evidence.unpack(archives, OUT, force=True)
+    assert (zoo / "reports" / "m.json").read_text() == '{"aux": true}'
+
+
+def test_pack_refuses_a_folder_that_is_not_a_zoo_directly_under_out(tmp_path, capsys):
     with pytest.raises(BenchmarkInputError, match="not a zoo"):
         evidence.pack(tmp_path, tmp_path / "a", tmp_path)
+    nested = tmp_path / "deeper" / "z"
+    nested.mkdir(parents=True)
+    (nested / "manifest.json").write_text("[]")
+    with pytest.raises(BenchmarkInputError, match="directly under"):
+        evidence.pack(nested, tmp_path / "a", tmp_path)
+    assert run_main(lambda: evidence.main(["pack", "--zoo", str(tmp_path / "none")])) == EXIT_BAD_INPUT
+    assert "not a zoo" in capsys.readouterr().err
 
 
 def test_unpack_refuses_a_member_outside_the_folder(tmp_path):

@@ -69,3 +69,16 @@ def test_other_settings_or_a_changed_model_rescan(tiny_models, labels_csv, tmp_p
     assert json.loads(report.read_text())["viciousness"]["calibration_data"] == "labelled-only"
     scan([model], out, *args, "--seed", "1", labels=labels_csv)
     assert f"{SKIPPED}{model}" in capfd.readouterr().err
+
+    # A held-out record added to (or changed in) the fit: the report's notes would no longer cite it.
+    refit = tmp_path / "refit.json"
+    calibration = json.loads(refit.read_text())
+    record = {"zoo": "z", "threshold": 0.65, "n_honest": 4, "honest_flagged": 1, "n_leaking": 3, "leaking_flagged": 2}
+    calibration["modes"]["white-box/labelled-only"]["held_out"] = [record]
+    refit.write_text(json.dumps(calibration))
+    scan([model], out, *args, "--seed", "1", labels=labels_csv)
+    assert SKIPPED not in capfd.readouterr().err
+    notes = json.loads(report.read_text())["viciousness"]["notes"]
+    assert any(n.endswith("z (P >= 0.65): honest 1/4 flagged, leaking vicious 2/3 flagged") for n in notes)
+    scan([model], out, *args, "--seed", "1", labels=labels_csv)
+    assert f"{SKIPPED}{model}" in capfd.readouterr().err

@@ -111,16 +111,17 @@ def test_held_out_checks_become_one_note_citing_every_zoo(use_calibration):
     _, data, notes = calibration_for_scan("white-box", labelled_only=False)
     assert data == "auxiliary" and len(notes) == 1
     assert notes[0] == (
-        "this calibration on held-out zoos scanned the same way (P >= 0.65): honest models flagged "
-        "6 of 40 (digits 8x8), 0 of 40 (MNIST 28x28); leaking vicious models flagged 18 of 24, 23 of 24"
+        "this calibration on held-out zoos scanned the same way: digits 8x8 (P >= 0.65): honest 6/40 flagged, "
+        "leaking vicious 18/24 flagged; MNIST 28x28 (P >= 0.65): honest 0/40 flagged, leaking vicious 23/24 flagged"
     )
     assert calibration_for_scan("black-box", labelled_only=False)[2] == []  # a record belongs to its mode
 
 
-def test_held_out_gates_that_differ_are_not_given_one_number(use_calibration):
+def test_each_held_out_zoo_names_the_gate_its_counts_are_at(use_calibration):
     path = use_calibration()
-    _with_held_out(path, "white-box", [_check("a", 1, 2, threshold=0.5), _check("b", 1, 2, threshold=0.65)])
-    assert "(each zoo's gate)" in load_calibration("white-box").held_out_note()
+    _with_held_out(path, "white-box", [_check("a", 1, 2, threshold=0.5), _check("b", 3, 4, threshold=0.65)])
+    note = load_calibration("white-box").held_out_note()
+    assert "a (P >= 0.50): honest 1/40 flagged" in note and "b (P >= 0.65): honest 3/40 flagged" in note
 
 
 def test_a_malformed_held_out_record_is_a_detector_error(use_calibration):
