@@ -145,6 +145,12 @@ NO_AUX_SCAN = (
     "MODELSCAN_VICIOUS_CALIBRATION=benchmarks/neutral_calibration.json python -m benchmarks.scan_zoo "
     "--zoo benchmarks/out/calib --no-aux --out benchmarks/out/noaux/calib-scans.json"
 )  # noqa: E501 (verbatim commands, copied into the docs)
+# The RGB calibration zoo (texture MNIST, 3x28x28), so far scanned without --aux only: the labelled-only
+# fit is made on the gray zoos and this one.
+RGB_ZOO_COMMAND = (
+    "python -m benchmarks.zoo --dataset mnist-texture --archs mlp,cnn,rescnn --seed-base 600 --epochs 6 "
+    "--log-decoder --jobs 2 --out benchmarks/out/rgb-calib"
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -182,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         document["modes"].update(labelled_only_modes(rows, args.source, left_out))
         scans = " ".join(str(p) for p in args.no_aux_scans)
         command = (
-            f"{ZOO_COMMANDS}\n# the same zoos without --aux, e.g.:\n{NO_AUX_SCAN}\n"
+            f"{ZOO_COMMANDS}\n{RGB_ZOO_COMMAND}\n# the same zoos (and rgb-calib) without --aux, e.g.:\n{NO_AUX_SCAN}\n"
             f"python -m benchmarks.calibrate --no-aux-scans {scans}{recompute} --source '{args.source}'"
         )
         update_section(
