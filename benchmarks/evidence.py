@@ -67,15 +67,21 @@ def unpack(archives: Path = ARCHIVES, out: Path = OUT, *, force: bool = False) -
     paths = sorted(archives.glob("*.tar.gz"))
     if not force:
         for path in paths:
-            with tarfile.open(path, "r:gz") as archive:
-                present = [name for name in archive.getnames() if (out / name).is_file()]
+            try:
+                with tarfile.open(path, "r:gz") as archive:
+                    present = [name for name in archive.getnames() if (out / name).is_file()]
+            except (tarfile.TarError, OSError) as err:
+                raise BenchmarkInputError(f"{path.name}: cannot read ({err})") from err
             if present:
                 raise BenchmarkInputError(
                     f"{path.name}: {len(present)} files already in {out} (e.g. {present[0]}); --force replaces them"
                 )
     for path in paths:
-        with tarfile.open(path, "r:gz") as archive:
-            archive.extractall(out, filter="data")  # "data": no absolute paths, links or files outside `out`
+        try:
+            with tarfile.open(path, "r:gz") as archive:
+                archive.extractall(out, filter="data")  # "data": no absolute paths, links or files outside `out`
+        except (tarfile.TarError, OSError) as err:  # a damaged or hostile archive: one line, not a traceback
+            raise BenchmarkInputError(f"{path.name}: cannot unpack ({err})") from err
     return paths
 
 
@@ -91,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         target = pack(args.zoo)
         print(f"{target} ({target.stat().st_size / 1e3:.0f} kB)")
     else:
-        for path in unpack(force=args.force):
+        for path in unpack(ARCHIVES, OUT, force=args.force):
             print(f"unpacked {path}")
     return 0
 

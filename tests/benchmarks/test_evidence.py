@@ -86,6 +86,17 @@ def test_unpack_refuses_a_member_outside_the_folder(tmp_path):
     outside.write_text("x")
     with tarfile.open(archives / "bad.tar.gz", "w:gz") as archive:
         archive.add(outside, arcname="../evil2.txt")
-    with pytest.raises(tarfile.OutsideDestinationError):
+    with pytest.raises(BenchmarkInputError, match="bad.tar.gz: cannot unpack .*outside"):
         evidence.unpack(archives, tmp_path / "out")
     assert not (tmp_path / "evil2.txt").exists()
+
+
+def test_a_damaged_archive_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys):
+    archives = tmp_path / "archives"
+    archives.mkdir()
+    (archives / "broken.tar.gz").write_bytes(b"not a tar file")
+    monkeypatch.setattr(evidence, "ARCHIVES", archives)
+    monkeypatch.setattr(evidence, "OUT", tmp_path / "out")
+    assert run_main(lambda: evidence.main(["unpack"])) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert err.startswith("error: broken.tar.gz: cannot read") and err.count("\n") == 1
