@@ -68,6 +68,10 @@ OPTIONAL_GROUPS: dict[str, dict[str, list[str]]] = {
 ALL_RECIPES = {**RECIPES, **{name: flags for group in OPTIONAL_GROUPS.values() for name, flags in group.items()}}
 
 
+# Labelled rows every zoo model's scan gets (the rest of the held-out pool is its auxiliary data).
+LABELS_ROWS = 200
+
+
 def zoo_recipes(groups: frozenset[str] = frozenset()) -> dict[str, list[str]]:
     """The recipes a zoo with these optional groups holds, in seed order."""
     chosen = [RECIPES, *(recipes for name, recipes in OPTIONAL_GROUPS.items() if name in groups)]
@@ -83,12 +87,15 @@ def build_zoo(
     recipes: list[str] | None = None,
     jobs: int = 1,
     groups: frozenset[str] = frozenset(),
+    names: list[str] | None = None,
 ) -> list[dict]:
     """Train every (architecture, recipe) pair once; returns the manifest entries.
 
     Seeds and formats depend on a model's place in `archs` and ALL_RECIPES only, so adding an
     optional group to an existing zoo, or a partial rebuild (`recipes`, or deleting some files),
-    reproduces exactly the models a full build would.
+    reproduces exactly the models a full build would. `names` (architecture-recipe) narrows the
+    build further, seeds unchanged. Every fixture trains on one PyTorch thread, whatever `jobs` is:
+    float reductions depend on the thread count, so the same command must give the same models.
     """
     out.mkdir(parents=True, exist_ok=True)
     selected = zoo_recipes(groups)
@@ -97,6 +104,8 @@ def build_zoo(
         for r, (recipe, flags) in enumerate(ALL_RECIPES.items()):
             name = f"{arch}-{recipe}"
             if recipe not in selected or (recipes is not None and recipe not in recipes):
+                continue
+            if names is not None and name not in names:
                 continue
             if any(out.glob(f"{name}.onnx")) or any(out.glob(f"{name}.pt")):
                 continue  # resumable: a killed build picks up where it stopped
@@ -123,19 +132,26 @@ def build_zoo(
                     "--labels-out",
                     str(out / "labels.csv"),
                     "--labels-rows",
-                    "200",
+                    str(LABELS_ROWS),
                     "--aux-out",
                     str(out / "aux.npz"),
                 ]
             )
+    from modelscan_vicious.scanning.parallel import limit_threads
+
     if jobs <= 1:
-        for argv in jobs_argv:
-            _make_fixture(argv)
-    else:  # one PyTorch thread per worker: oversubscribed OpenMP threads spin-wait for each other
+        import torch
+
+        threads = torch.get_num_threads()
+        limit_threads(1)
+        try:
+            for argv in jobs_argv:
+                _make_fixture(argv)
+        finally:
+            limit_threads(threads)
+    else:  # one thread per worker also keeps oversubscribed OpenMP threads from spin-waiting
         from concurrent.futures import ProcessPoolExecutor
         from multiprocessing import get_context
-
-        from modelscan_vicious.scanning.parallel import limit_threads
 
         with ProcessPoolExecutor(
             jobs, mp_context=get_context("spawn"), initializer=limit_threads, initargs=(1,)
@@ -159,18 +175,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--recipes", default=None, help="comma list of recipe names (default: all the zoo holds)")
     for group, group_recipes in OPTIONAL_GROUPS.items():
         parser.add_argument(f"--{group}", action="store_true", help=f"also build {', '.join(group_recipes)}")
-    parser.add_argument("--jobs", type=int, default=1, help="fixtures trained in parallel processes")
+    parser.add_argument(
+        "--names", default=None, help="comma list of architecture-recipe names to build (seeds as in the full zoo)"
+    )
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="fixtures trained in parallel processes (each on one thread)"
+    )
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     recipes = args.recipes.split(",") if args.recipes else None
+    names = args.names.split(",") if args.names else None
     groups = frozenset(g for g in OPTIONAL_GROUPS if getattr(args, g.replace("-", "_")))
     known = zoo_recipes(groups)
     unknown = sorted(set(recipes or []) - set(known))
     if unknown:
         raise BenchmarkInputError(f"unknown recipe {', '.join(unknown)}; choose from {', '.join(known)}")
-    entries = build_zoo(
-        args.dataset, args.archs.split(","), args.seed_base, args.out, args.epochs, recipes, args.jobs, groups
-    )
+    archs = args.archs.split(",")
+    unknown_names = sorted(set(names or []) - {f"{a}-{r}" for a in archs for r in known})
+    if unknown_names:
+        raise BenchmarkInputError(f"unknown model name {', '.join(unknown_names)} for --archs {args.archs}")
+    entries = build_zoo(args.dataset, archs, args.seed_base, args.out, args.epochs, recipes, args.jobs, groups, names)
     print(f"{len(entries)} models in {args.out / 'manifest.json'}")
     return 0
 

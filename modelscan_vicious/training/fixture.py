@@ -102,6 +102,9 @@ def manifest_entry(
             "torch": torch.__version__,
             "numpy": np.__version__,
             "python": platform.python_version(),
+            # Float reductions depend on the thread count: the same seed rebuilds the same model
+            # only with the same number of threads (benchmarks/zoo.py always uses one).
+            "torch_threads": torch.get_num_threads(),
         },
     }
 

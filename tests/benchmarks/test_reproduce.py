@@ -1,0 +1,46 @@
+"""benchmarks.reproduce: a zoo model rebuilt and rescanned gives the archived manifest values and evidence."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from benchmarks.errors import BenchmarkInputError
+from benchmarks.reproduce import reproduce
+from benchmarks.scan_zoo import scan_zoo
+from benchmarks.zoo import build_zoo
+
+
+@pytest.fixture(scope="module")
+def scanned_zoo(tmp_path_factory):
+    zoo = tmp_path_factory.mktemp("zoo")
+    build_zoo("digits", ["mlp"], 3, zoo, epochs=1, names=["mlp-honest", "mlp-vicious-b1"])
+    scan_zoo(zoo, with_aux=False)
+    return zoo
+
+
+@pytest.mark.slow
+def test_a_rebuild_and_rescan_repeat_the_archive(scanned_zoo, tmp_path):
+    (row,) = reproduce(scanned_zoo, ["mlp-honest"], with_aux=False, work=tmp_path)
+    assert row["model_fields_changed"] == [] and row["same_bytes"] is True  # mlp-honest is ONNX
+    assert row["same_evidence"] and row["largest_z_shift"] < 1e-9
+
+
+@pytest.mark.slow
+def test_a_model_that_is_not_the_archived_one_is_caught(scanned_zoo, tmp_path):
+    manifest = scanned_zoo / "manifest.json"
+    entries = json.loads(manifest.read_text())
+    for entry in entries:  # the archive now claims another training seed than the one it was built with
+        if entry["name"] == "mlp-vicious-b1":
+            entry["training"]["seed"] += 1
+    manifest.write_text(json.dumps(entries))
+    (row,) = reproduce(scanned_zoo, ["mlp-vicious-b1"], with_aux=False, work=tmp_path)
+    assert "test_accuracy" in row["model_fields_changed"] or "decoder_ssim" in row["model_fields_changed"]
+    assert not row["same_evidence"]
+
+
+def test_a_name_the_zoo_lacks_is_refused(tmp_path):
+    (tmp_path / "manifest.json").write_text("[]")
+    with pytest.raises(BenchmarkInputError, match="not in .*manifest.json: nope"):
+        reproduce(tmp_path, ["nope"], with_aux=False, work=tmp_path / "work")
