@@ -3,7 +3,9 @@ manifest (same seed and options), compare them with what the manifest and the ar
 rescan them the same way and compare the evidence.
 
     python -m benchmarks.evidence unpack
-    python -m benchmarks.reproduce --zoo benchmarks/out/calib --names mlp-honest-noise,rescnn-vicious-b1 --threads 1
+    python -m benchmarks.reproduce benchmarks/out/calib/mlp-honest-noise benchmarks/out/heldout/cnn-honest --threads 1
+
+Each model is named ZOO/NAME: the zoo folder (manifest and archived reports) and the manifest name.
 
 Fixtures and scans are deterministic for a given PyTorch thread count: float reductions are
 summed in another order on another count. `--threads 2` measures how far that alone moves the
@@ -30,6 +32,9 @@ MODEL_FIELDS = ("test_accuracy", "decoder_ssim", "decoder_psnr", "decoder_R")
 # Evidence the rescan must repeat: within this relative difference it is the same number (summation
 # order in NumPy's BLAS moves the last bits between processes).
 SAME = 1e-9
+# The rescan's --timeout: long enough that a loaded machine's slow timings never make the cost model
+# reduce the budget, which would change the evidence (an archived scan reduced that way cannot repeat).
+RESCAN_TIMEOUT_S = 4 * 3600
 
 
 def fixture_argv(entry: dict, out: Path) -> list[str]:
@@ -84,7 +89,8 @@ def reproduce(zoo: Path, names: list[str], with_aux: bool, work: Path) -> list[d
         if entry["format"] == "onnx":
             same_bytes = hashlib.sha256(model_file.read_bytes()).hexdigest() == archived["model"]["sha256"]
         report_dir = work / "reports"
-        cli(scan_argv(work, rebuilt, report_dir, with_aux=with_aux, seed=archived["settings"]["seed"]))
+        argv = scan_argv(work, rebuilt, report_dir, with_aux=with_aux, seed=archived["settings"]["seed"])
+        cli(argv + ["--timeout", str(RESCAN_TIMEOUT_S)])
         rescanned = load_json(report_dir / f"{model_file.stem}.json")
         rows.append(compare(entry, changed, same_bytes, archived, rescanned, report_dir))
         print(f"{name}: {rows[-1]}", flush=True)
@@ -106,25 +112,31 @@ def compare(
         "largest_z_shift": z_shift,
         "R_relative_shift": r_shift,
         "same_evidence": z_shift <= SAME * max(1.0, *map(abs, before["z"].values())) and r_shift <= SAME,
+        "reduced": [name for name, report in (("archived", archived), ("rescan", rescanned)) if _reductions(report)],
         "threads": rescanned["environment"]["torch_threads"],
         "archived_threads": archived["environment"]["torch_threads"],
     }
 
 
-def render(zoo: Path, rows: list[dict], command: str) -> str:
+def _reductions(report: dict) -> list[str]:
+    return (report.get("cost") or {}).get("reductions") or []
+
+
+def render(rows: list[dict], command: str) -> str:
     header = [
         "model",
         "format",
         "manifest fields changed",
         "ONNX bytes equal",
-        "largest |z shift|",
+        "largest z shift",
         "R relative shift",
         "same evidence",
         "threads (archived -> now)",
+        "budget reduced",
     ]
     body = [
         [
-            f"{zoo.name}/{r['name']}",
+            f"{r['zoo']}/{r['name']}",
             r["format"],
             ", ".join(r["model_fields_changed"]) or "none",
             "-" if r["same_bytes"] is None else ("yes" if r["same_bytes"] else "no"),
@@ -132,6 +144,7 @@ def render(zoo: Path, rows: list[dict], command: str) -> str:
             f"{r['R_relative_shift']:.2g}",
             "yes" if r["same_evidence"] else "no",
             f"{r['archived_threads']} -> {r['threads']}",
+            ", ".join(r["reduced"]) or "no",
         ]
         for r in rows
     ]
@@ -140,8 +153,7 @@ def render(zoo: Path, rows: list[dict], command: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--zoo", type=Path, required=True, help="a zoo with its manifest and archived reports")
-    parser.add_argument("--names", required=True, help="comma list of the zoo's model names")
+    parser.add_argument("models", type=Path, nargs="+", help="ZOO/NAME: a zoo folder and one of its models")
     parser.add_argument("--no-aux", action="store_true", help="compare with the reports scanned without --aux")
     parser.add_argument("--threads", type=int, default=1, help="PyTorch threads for the rebuild and the rescan")
     parser.add_argument("--section", default=None, help="also write the table into this docs/benchmarks.md section")
@@ -151,11 +163,14 @@ def main(argv: list[str] | None = None) -> int:
     from modelscan_vicious.scanning.parallel import limit_threads
 
     limit_threads(args.threads)  # the contained scan worker takes this process's thread count
-    with tempfile.TemporaryDirectory(prefix="reproduce-") as work:
-        rows = reproduce(args.zoo, args.names.split(","), not args.no_aux, Path(work))
+    rows = []
+    for model in args.models:
+        with tempfile.TemporaryDirectory(prefix="reproduce-") as work:
+            (found,) = reproduce(model.parent, [model.name], not args.no_aux, Path(work))
+        rows.append({"zoo": model.parent.name, **found})
     if args.section:
         command = "python -m benchmarks.reproduce " + " ".join(argv if argv is not None else sys.argv[1:])
-        update_section(args.section, render(args.zoo, rows, command))
+        update_section(args.section, render(rows, command))
     return 0 if all(r["same_evidence"] and not r["model_fields_changed"] for r in rows) else 1
 
 

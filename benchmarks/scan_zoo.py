@@ -24,9 +24,11 @@ def scan_zoo(
     from_reports: bool = False,
     device: str | None = None,
     references: str | None = None,
+    timeout_s: float | None = None,
 ) -> list[dict]:
     """Scan each model (or, with from_reports, read the reports an earlier run left) and return rows.
-    `references`: the scans' --references. Reports go to `reports[-<method>][-noaux]` in the zoo."""
+    `references`, `timeout_s`: the scans' --references and --timeout. Reports go to
+    `reports[-<method>][-noaux]` in the zoo."""
     rows = []
     report_dir = zoo / f"reports{'' if references is None else '-' + references}{'' if with_aux else '-noaux'}"
     for entry in load_json(zoo / "manifest.json"):
@@ -40,7 +42,8 @@ def scan_zoo(
             continue
         start = time.perf_counter()
         argv = scan_argv(zoo, entry, report_dir, budget=budget, seed=seed, with_aux=with_aux, device=device)
-        code = cli(argv + (["--references", references] if references else []))
+        argv += ["--references", references] if references else []
+        code = cli(argv + (["--timeout", str(timeout_s)] if timeout_s else []))
         seconds = time.perf_counter() - start
         rows.append(row(entry, load_json(report_path), code, seconds, report_path))
         print(
