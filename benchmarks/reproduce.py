@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import math
 import os
 import sys
 import tempfile
@@ -26,6 +27,7 @@ from benchmarks.markdown import table, update_section
 from benchmarks.scan_zoo import row, scan_argv
 from benchmarks.zoo import LABELS_ROWS
 from modelscan_vicious.cli import main as cli
+from modelscan_vicious.training.architectures import WIDE_ARCHITECTURES
 
 # Manifest values a rebuilt model must repeat (the manifest rounds them, so equal means equal there).
 MODEL_FIELDS = ("test_accuracy", "decoder_ssim", "decoder_psnr", "decoder_R")
@@ -58,43 +60,73 @@ def fixture_argv(entry: dict, out: Path) -> list[str]:
     }
     argv = ["make-fixture", "--name", entry["name"], "--dataset", entry["dataset"]]
     argv += ["--architecture", entry["architecture"], "--format", entry["format"], "--out-dir", str(out), "--quiet"]
-    if entry.get("width") is not None and entry["architecture"] in ("resnet18", "mobilenetv2"):
+    if entry.get("width") is not None and entry["architecture"] in WIDE_ARCHITECTURES:
         argv += ["--width", str(entry["width"])]
     for flag, value in options.items():
         argv += [flag, str(value)]
     return argv + ["--labels-out", str(out / "labels.csv"), "--labels-rows", str(LABELS_ROWS)]
 
 
-def reproduce(zoo: Path, names: list[str], with_aux: bool, work: Path) -> list[dict]:
-    """Rebuild and rescan each named model in `work`; one comparison row per model."""
-    manifest = {e["name"]: e for e in load_json(zoo / "manifest.json")}
-    unknown = sorted(set(names) - set(manifest))
-    if unknown:
+def reproduce(zoo: Path, names: list[str], with_aux: bool, work: Path, threads: int = 1) -> list[dict]:
+    """Rebuild and rescan each named model in `work` on `threads` PyTorch threads (the contained scan
+    worker takes this process's count); one comparison row per model."""
+    from modelscan_vicious.scanning.parallel import threads_for
+
+    unknown = sorted(set(names) - {e["name"] for e in load_json(zoo / "manifest.json")})
+    if unknown:  # refused before anything trains
         raise BenchmarkInputError(f"not in {zoo / 'manifest.json'}: {', '.join(unknown)}")
+    with threads_for(threads):
+        return [_reproduce_one(zoo, name, with_aux, work) for name in names]
+
+
+def _reproduce_one(zoo: Path, name: str, with_aux: bool, work: Path) -> dict:
+    entry = {e["name"]: e for e in load_json(zoo / "manifest.json")}[name]
     archived_dir = zoo / ("reports" if with_aux else "reports-noaux")
-    rows = []
-    for name in names:
-        entry = manifest[name]
-        archived_path = archived_dir / f"{Path(entry['file']).stem}.json"
-        archived = load_json(archived_path)
-        argv = fixture_argv(entry, work)
-        if with_aux:
-            argv += ["--aux-out", str(work / "aux.npz")]
-        if cli(argv) != 0:
-            raise BenchmarkInputError(f"make-fixture failed for {name}")
-        rebuilt = {e["name"]: e for e in load_json(work / "manifest.json")}[name]
-        changed = [f for f in MODEL_FIELDS if rebuilt[f] != entry[f]]
-        model_file = work / rebuilt["file"]
-        same_bytes = None
-        if entry["format"] == "onnx":
-            same_bytes = hashlib.sha256(model_file.read_bytes()).hexdigest() == archived["model"]["sha256"]
-        report_dir = work / "reports"
-        argv = scan_argv(work, rebuilt, report_dir, with_aux=with_aux, seed=archived["settings"]["seed"])
-        cli(argv + ["--timeout", str(RESCAN_TIMEOUT_S)])
-        rescanned = load_json(report_dir / f"{model_file.stem}.json")
-        rows.append(compare(entry, changed, same_bytes, archived, rescanned, report_dir))
-        print(f"{name}: {rows[-1]}", flush=True)
-    return rows
+    archived = load_json(archived_dir / f"{Path(entry['file']).stem}.json")
+    argv = fixture_argv(entry, work)
+    if with_aux:
+        argv += ["--aux-out", str(work / "aux.npz")]
+    if cli(argv) != 0:
+        raise BenchmarkInputError(f"make-fixture failed for {name}")
+    rebuilt = {e["name"]: e for e in load_json(work / "manifest.json")}[name]
+    changed = [f for f in MODEL_FIELDS if rebuilt[f] != entry[f]]
+    model_file = work / rebuilt["file"]
+    same_bytes = None
+    if entry["format"] == "onnx":
+        same_bytes = hashlib.sha256(model_file.read_bytes()).hexdigest() == archived["model"]["sha256"]
+    report_dir = work / "reports"
+    rescanned = rescan(work, rebuilt, report_dir, with_aux, archived["settings"])
+    found = compare(entry, changed, same_bytes, archived, rescanned, report_dir)
+    print(f"{name}: {found}", flush=True)
+    return found
+
+
+def rescan(work: Path, entry: dict, report_dir: Path, with_aux: bool, settings: dict) -> dict:
+    """Scan the rebuilt model with the archived scan's seed, budget, device and reference method."""
+    argv = scan_argv(
+        work,
+        entry,
+        report_dir,
+        with_aux=with_aux,
+        seed=settings["seed"],
+        budget=settings["budget"]["name"],
+        device=settings["device"],
+    )
+    argv += ["--references", settings["references"], "--timeout", str(RESCAN_TIMEOUT_S)]
+    code = cli(argv)
+    report_path = report_dir / f"{Path(entry['file']).stem}.json"
+    if not report_path.exists():
+        raise BenchmarkInputError(f"the rescan of {entry['name']} wrote no report (exit {code})")
+    return load_json(report_path)  # type: ignore[return-value]
+
+
+def _shift(before: float | None, after: float | None, scale: float = 1.0) -> float:
+    """|after - before| / scale; infinite when only one side is defined or either is NaN."""
+    if before is None and after is None:
+        return 0.0
+    if before is None or after is None or math.isnan(before) or math.isnan(after):
+        return math.inf
+    return abs(after - before) / scale
 
 
 def compare(
@@ -102,8 +134,10 @@ def compare(
 ) -> dict:
     before = row(entry, archived, archived["verdict"]["exit_code"], 0.0, report_dir)
     after = row(entry, rescanned, rescanned["verdict"]["exit_code"], 0.0, report_dir)
-    z_shift = max((abs(after["z"][k] - before["z"][k]) for k in before["z"]), default=float("nan"))
-    r_shift = abs(after["R"] - before["R"]) / abs(before["R"])
+    names = set(before["z"]) | set(after["z"])  # evidence on one side only is a difference
+    z_shift = max((_shift(before["z"].get(k), after["z"].get(k)) for k in names), default=0.0)
+    z_scale = max([1.0] + [abs(v) for v in before["z"].values() if v is not None and not math.isnan(v)])
+    r_shift = _shift(before["R"], after["R"], max(abs(before["R"] or 0.0), 1e-12))
     return {
         "name": entry["name"],
         "format": entry["format"],
@@ -111,7 +145,7 @@ def compare(
         "same_bytes": same_bytes,
         "largest_z_shift": z_shift,
         "R_relative_shift": r_shift,
-        "same_evidence": z_shift <= SAME * max(1.0, *map(abs, before["z"].values())) and r_shift <= SAME,
+        "same_evidence": z_shift <= SAME * z_scale and r_shift <= SAME,
         "reduced": [name for name, report in (("archived", archived), ("rescan", rescanned)) if _reductions(report)],
         "threads": rescanned["environment"]["torch_threads"],
         "archived_threads": archived["environment"]["torch_threads"],
@@ -160,18 +194,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.threads < 1:
         raise BenchmarkInputError("--threads must be at least 1")
-    from modelscan_vicious.scanning.parallel import limit_threads
-
-    limit_threads(args.threads)  # the contained scan worker takes this process's thread count
     rows = []
     for model in args.models:
         with tempfile.TemporaryDirectory(prefix="reproduce-") as work:
-            (found,) = reproduce(model.parent, [model.name], not args.no_aux, Path(work))
+            (found,) = reproduce(model.parent, [model.name], not args.no_aux, Path(work), args.threads)
         rows.append({"zoo": model.parent.name, **found})
     if args.section:
         command = "python -m benchmarks.reproduce " + " ".join(argv if argv is not None else sys.argv[1:])
         update_section(args.section, render(rows, command))
-    return 0 if all(r["same_evidence"] and not r["model_fields_changed"] for r in rows) else 1
+    repeated = [r["same_evidence"] and not r["model_fields_changed"] and r["same_bytes"] is not False for r in rows]
+    return 0 if all(repeated) else 1
 
 
 if __name__ == "__main__":

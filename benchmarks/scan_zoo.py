@@ -127,11 +127,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--references", default=None, help="the scans' --references (default: scan's own, auto)")
     parser.add_argument("--names", default=None, help="comma list: scan only these and merge into --out")
     parser.add_argument(
+        "--timeout", type=float, default=None, help="the scans' --timeout in seconds (default: the budget's)"
+    )
+    parser.add_argument(
         "--from-reports",
         action="store_true",
         help="no scanning: rebuild rows from the reports a run left (seconds = sum of its stage timings)",
     )
     args = parser.parse_args(argv)
+    if args.timeout is not None and args.timeout <= 0:
+        raise BenchmarkInputError(f"--timeout must be positive seconds, got {args.timeout}")
     names = set(args.names.split(",")) if args.names else None
     rows = scan_zoo(
         args.zoo,
@@ -141,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         from_reports=args.from_reports,
         device=checked_device(args.device),
         references=args.references,
+        timeout_s=args.timeout,
     )
     if names is not None and args.out.exists():
         rows = [r for r in load_json(args.out) if r["name"] not in names] + rows

@@ -137,18 +137,12 @@ def build_zoo(
                     str(out / "aux.npz"),
                 ]
             )
-    from modelscan_vicious.scanning.parallel import limit_threads
+    from modelscan_vicious.scanning.parallel import limit_threads, threads_for
 
     if jobs <= 1:
-        import torch
-
-        threads = torch.get_num_threads()
-        limit_threads(1)
-        try:
+        with threads_for(1):
             for argv in jobs_argv:
                 _make_fixture(argv)
-        finally:
-            limit_threads(threads)
     else:  # one thread per worker also keeps oversubscribed OpenMP threads from spin-waiting
         from concurrent.futures import ProcessPoolExecutor
         from multiprocessing import get_context

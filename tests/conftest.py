@@ -28,6 +28,15 @@ from modelscan_vicious.training.joint_training import JointTrainingConfig
 # workers slow training down by two orders of magnitude. One thread keeps the suite fast.
 torch.set_num_threads(1)
 
+
+@pytest.fixture(autouse=True)
+def _one_thread_after_each_test():
+    """Give every test the suite's single thread, whatever the one before it set (benchmarks' main()
+    functions set their own counts, and trained weights depend on the count)."""
+    yield
+    torch.set_num_threads(1)
+
+
 ARCHITECTURE = "cnn"
 EPOCHS = 10  # ~1 s per model on one core; enough for ~95 % test accuracy on digits
 LEARNING_RATE = 3e-3

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from modelscan_vicious.config import ScanConfig
@@ -86,3 +86,17 @@ def limit_threads(threads: int) -> None:
     import torch
 
     torch.set_num_threads(threads)
+
+
+@contextmanager
+def threads_for(threads: int) -> Iterator[None]:
+    """This process's PyTorch thread count set to `threads` inside the block and given back after:
+    trained weights depend on it, so work that must repeat sets it rather than inherit it."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

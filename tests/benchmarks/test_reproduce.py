@@ -7,7 +7,7 @@ import json
 import pytest
 
 from benchmarks.errors import BenchmarkInputError
-from benchmarks.reproduce import reproduce
+from benchmarks.reproduce import compare, reproduce
 from benchmarks.scan_zoo import scan_zoo
 from benchmarks.zoo import build_zoo
 
@@ -45,3 +45,45 @@ def test_a_name_the_zoo_lacks_is_refused(tmp_path):
     (tmp_path / "manifest.json").write_text("[]")
     with pytest.raises(BenchmarkInputError, match="not in .*manifest.json: nope"):
         reproduce(tmp_path, ["nope"], with_aux=False, work=tmp_path / "work")
+
+
+def _entry() -> dict:
+    return {
+        "name": "m",
+        "label": "honest",
+        "architecture": "mlp",
+        "format": "onnx",
+        "release": "logits",
+        "training": {},
+        "test_accuracy": 0.9,
+        "decoder_ssim": 0.5,
+    }
+
+
+def _report(z: dict, R: float | None) -> dict:
+    evidence = [{"name": name, "z_score": value} for name, value in z.items()]
+    return {
+        "viciousness": {"probability": 0.1, "interval": [0.0, 0.2], "evidence": evidence} if z else None,
+        "reconstruction": {"R": R, "ssim": 0.5, "reference_R": []},
+        "verdict": {"exit_code": 0},
+        "environment": {"torch_threads": 1},
+        "cost": {"reductions": []},
+    }
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "same"),
+    [
+        (({"gain": 2.0}, 1.1), ({"gain": 2.0}, 1.1), True),
+        (({"gain": 2.0}, 1.1), ({"gain": 2.0 + 1e-6}, 1.1), False),
+        (({"gain": 2.0}, 1.1), ({"gain": 2.0, "extra": 0.0}, 1.1), False),  # evidence on one side only
+        (({"gain": 2.0, "rank": 1.0}, 1.1), ({"gain": 2.0, "rank": float("nan")}, 1.1), False),
+        (({"gain": None}, 1.1), ({"gain": 0.5}, 1.1), False),  # undefined on one side
+        (({}, 1.1), ({}, 1.1), True),  # black-box reports: no evidence to compare, R equal
+        (({"gain": 2.0}, 0.0), ({"gain": 2.0}, 0.0), True),  # R of 0 does not divide by zero
+        (({"gain": 2.0}, None), ({"gain": 2.0}, 1.0), False),
+    ],
+)
+def test_compare_calls_evidence_the_same_only_when_every_value_repeats(tmp_path, before, after, same):
+    row = compare(_entry(), [], True, _report(*before), _report(*after), tmp_path)
+    assert row["same_evidence"] is same

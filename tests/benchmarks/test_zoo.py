@@ -14,8 +14,13 @@ def test_a_build_by_name_keeps_the_full_zoos_seed_and_format_and_records_one_thr
     import torch
 
     threads = torch.get_num_threads()
-    out = tmp_path / "zoo"
-    entries = build_zoo("digits", ["mlp", "cnn"], 7, out, epochs=1, names=["cnn-honest-wd"])
+    torch.set_num_threads(2)  # the suite runs on one thread; the build must not take the caller's count
+    try:
+        out = tmp_path / "zoo"
+        entries = build_zoo("digits", ["mlp", "cnn"], 7, out, epochs=1, names=["cnn-honest-wd"])
+        assert torch.get_num_threads() == 2  # the caller's thread count is given back
+    finally:
+        torch.set_num_threads(threads)
 
     assert [e["name"] for e in entries] == ["cnn-honest-wd"]
     place = list(ALL_RECIPES).index("honest-wd")
@@ -24,7 +29,6 @@ def test_a_build_by_name_keeps_the_full_zoos_seed_and_format_and_records_one_thr
     assert entry["format"] == ("onnx" if (1 + place) % 2 == 0 else "torchscript")
     assert entry["created_with"]["torch_threads"] == 1
     assert json.loads((out / "manifest.json").read_text()) == entries
-    assert torch.get_num_threads() == threads  # the caller's thread count is given back
 
 
 def test_an_unknown_name_is_refused_before_anything_trains(tmp_path, capsys):
