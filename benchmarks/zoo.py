@@ -187,7 +187,15 @@ def main(argv: list[str] | None = None) -> int:
     archs = args.archs.split(",")
     unknown_names = sorted(set(names or []) - {f"{a}-{r}" for a in archs for r in known})
     if unknown_names:
-        raise BenchmarkInputError(f"unknown model name {', '.join(unknown_names)} for --archs {args.archs}")
+        hints = sorted(
+            f"--{group}"
+            for group, group_recipes in OPTIONAL_GROUPS.items()
+            if group not in groups and any(f"{a}-{r}" in unknown_names for a in archs for r in group_recipes)
+        )
+        hint = f" (its recipe needs {' '.join(hints)})" if hints else ""
+        raise BenchmarkInputError(f"unknown model name {', '.join(unknown_names)} for --archs {args.archs}{hint}")
+    if recipes is not None and names is not None and not any(n.split("-", 1)[1] in recipes for n in names):
+        raise BenchmarkInputError("--names and --recipes select no model together")
     entries = build_zoo(args.dataset, archs, args.seed_base, args.out, args.epochs, recipes, args.jobs, groups, names)
     print(f"{len(entries)} models in {args.out / 'manifest.json'}")
     return 0

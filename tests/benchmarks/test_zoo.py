@@ -35,3 +35,11 @@ def test_an_unknown_name_is_refused_before_anything_trains(tmp_path, capsys):
     with pytest.raises(BenchmarkInputError, match="unknown model name gapcnn-honest"):
         main(["--archs", "mlp,cnn", "--names", "gapcnn-honest", "--out", str(tmp_path / "zoo")])
     assert not (tmp_path / "zoo").exists()
+
+
+def test_a_name_from_a_group_left_off_says_which_flag_adds_it(tmp_path):
+    with pytest.raises(BenchmarkInputError, match=r"mlp-honest-1ep .*needs --short-honest"):
+        main(["--archs", "mlp", "--names", "mlp-honest-1ep", "--out", str(tmp_path / "zoo")])
+    with pytest.raises(BenchmarkInputError, match="select no model together"):
+        main(["--archs", "mlp", "--names", "mlp-honest", "--recipes", "honest-wd", "--out", str(tmp_path / "zoo")])
+    assert not (tmp_path / "zoo").exists()
