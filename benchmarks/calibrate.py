@@ -74,6 +74,22 @@ def labelled_only_modes(rows: list[dict], source: str, left_out: Sequence[str] =
     }
 
 
+def head_modes(rows: list[dict], source: str, left_out: Sequence[str], without_aux: bool) -> dict:
+    """The `white-box/head[/labelled-only]` mode, fitted on zoos scanned with `--references head`: head
+    references sit closer to the suspect than copies from scratch, so the same evidence means less and the
+    fit differs. White-box only: a black box has no head to re-train. Features as the scratch fit's."""
+    z_rows, labels = [r["z"] for r in rows], [1 if r["label"] == "vicious" else 0 for r in rows]
+    features = LABELLED_ONLY_FEATURES if without_aux else WHITE_BOX
+    kind = "without --aux" if without_aux else "with --aux"
+    provenance = {
+        **_provenance(rows, f"{source}, scanned {kind} with head references", left_out),
+        "scanned_without_aux": without_aux,
+        "references": "head",
+    }
+    mode = calibration_mode("white-box", labelled_only=without_aux, references="head")
+    return {mode: {**fit_calibration(z_rows, labels, features), "provenance": provenance}}
+
+
 def _provenance(rows: list[dict], source: str, left_out: Sequence[str]) -> dict:
     labels = [1 if r["label"] == "vicious" else 0 for r in rows]
     return {
@@ -153,6 +169,13 @@ RGB_ZOO_COMMAND = (
 )
 
 
+# The zoos the head fit is made on: the RGB calibration zoo, scanned with --references head.
+HEAD_ZOO_COMMANDS = f"""\
+{RGB_ZOO_COMMAND}
+# scanned with head references and the neutral calibration, two halves side by side on one thread each, e.g.:
+OMP_NUM_THREADS=1 MODELSCAN_VICIOUS_CALIBRATION=benchmarks/neutral_calibration.json python -m benchmarks.scan_zoo --zoo benchmarks/out/rgb-calib --references head --out benchmarks/out/head/rgb-calib-scans.json"""  # noqa: E501
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scans", type=Path, nargs="+", help="scan_zoo outputs with --aux, pooled")
@@ -162,6 +185,18 @@ def main(argv: list[str] | None = None) -> int:
         nargs="+",
         help="scan_zoo outputs without --aux (the same zoos): fits the labelled-only modes",
     )
+    parser.add_argument(
+        "--head-scans",
+        type=Path,
+        nargs="+",
+        help="scan_zoo outputs with --aux and --references head: fits the white-box/head mode",
+    )
+    parser.add_argument(
+        "--head-no-aux-scans",
+        type=Path,
+        nargs="+",
+        help="scan_zoo outputs without --aux, --references head: fits the white-box/head/labelled-only mode",
+    )
     parser.add_argument("--source", default="digits zoo: mlp, cnn, rescnn; seeds 100-130")
     parser.add_argument("--out", type=Path, default=TARGET, help="given only one kind of scans, its other modes stay")
     parser.add_argument(
@@ -170,8 +205,8 @@ def main(argv: list[str] | None = None) -> int:
         help="recompute z-scores from the scans' saved evidence with the current code",
     )
     args = parser.parse_args(argv)
-    if not args.scans and not args.no_aux_scans:
-        raise BenchmarkInputError("give --scans, --no-aux-scans or both")
+    if not (args.scans or args.no_aux_scans or args.head_scans or args.head_no_aux_scans):
+        raise BenchmarkInputError("give --scans, --no-aux-scans, --head-scans or --head-no-aux-scans")
     document = json.loads(args.out.read_text()) if args.out.exists() else {"provenance": {}, "modes": {}}
     recompute = " --recompute" if args.recompute else ""
     from benchmarks.markdown import update_section
@@ -195,18 +230,35 @@ def main(argv: list[str] | None = None) -> int:
             "calibration-labelled-only",
             report(rows, command, left_out, title="Calibration for scans without --aux (labelled-only)"),
         )
+    for scan_files, without_aux in ((args.head_scans, False), (args.head_no_aux_scans, True)):
+        if not scan_files:
+            continue
+        rows, left_out = _fit_rows(scan_files, args.recompute, without_aux, references="head")
+        document["modes"].update(head_modes(rows, args.source, left_out, without_aux))
+        flag = "--head-no-aux-scans" if without_aux else "--head-scans"
+        scans = " ".join(str(p) for p in scan_files)
+        command = (
+            f"{HEAD_ZOO_COMMANDS}\npython -m benchmarks.calibrate {flag} {scans}{recompute} --source '{args.source}'"
+        )
+        section = "calibration-head-noaux" if without_aux else "calibration-head"
+        title = f"Calibration for head references ({'without' if without_aux else 'with'} --aux)"
+        update_section(section, report(rows, command, left_out, title=title))
     write_atomic(args.out, json.dumps(document, indent=2) + "\n")
     for mode, entry in document["modes"].items():
         print(mode, dict(zip(entry["features"], np.round(entry["coef"], 3))), "intercept", round(entry["intercept"], 3))
     return 0
 
 
-def _fit_rows(scans: list[Path], recompute: bool, without_aux: bool) -> tuple[list[dict], list[str]]:
+def _fit_rows(
+    scans: list[Path], recompute: bool, without_aux: bool, references: str = "scratch"
+) -> tuple[list[dict], list[str]]:
     """(rows the fit uses, vicious rows left out because they do not leak) of pooled scan files, each
-    checked against its report to be the kind of scan the fit is for (with or without --aux)."""
+    checked against its report to be the kind of scan the fit is for (with or without --aux, and with
+    the reference method `references`)."""
     every_row = read_scan_rows(scans)
     for row in every_row:
         _require_aux_setting(row, without_aux)
+        _require_references(row, references)
     leaking = leaking_vicious(every_row)  # a failed honest scan still shows what honest models leak
     rows = [r for r in every_row if r["z"]]
     if recompute:
@@ -227,6 +279,16 @@ def _require_aux_setting(row: dict, without_aux: bool) -> None:
         raise BenchmarkInputError(
             f"{row['report']} was scanned {'without --aux' if aux is None else 'with --aux noise'}; --scans takes "
             "scans with auxiliary inputs of the data's kind (without --aux: --no-aux-scans)"
+        )
+
+
+def _require_references(row: dict, references: str) -> None:
+    """Refuse a scan made with another reference method: its z-scores mean something else."""
+    report = load_json(Path(row["report"]))
+    used = (report.get("cost") or {}).get("reference_method", "scratch")
+    if used != references:
+        raise BenchmarkInputError(
+            f"{row['report']} was scanned with {used} references; this fit takes scans with {references} references"
         )
 
 

@@ -289,13 +289,17 @@ def recompute(row: dict) -> dict:
     """
     from types import SimpleNamespace
 
-    from modelscan_vicious.detectors.calibration import calibration_mode, load_calibration
+    from modelscan_vicious.detectors.calibration import calibration_for_scan
     from modelscan_vicious.detectors.finetune_distance import bootstrap_interval
 
     report, suspect, ref_values = saved_evidence(row)
     z = current_z(suspect, ref_values)
     # A scan without --aux takes the labelled-only fit, whatever calibration file it was scanned with.
-    calibration = load_calibration(calibration_mode(report["viciousness"]["mode"], report["settings"]["aux"] is None))
+    # ... and a head-reference scan the head fit, where the calibration file has one (as a scan would).
+    references = (report.get("cost") or {}).get("reference_method", "scratch")
+    calibration = calibration_for_scan(
+        report["viciousness"]["mode"], report["settings"]["aux"] is None, references
+    ).model
     context = SimpleNamespace(seed=report["settings"]["seed"], n_bootstrap=report["settings"]["budget"]["n_bootstrap"])
     interval = bootstrap_interval(calibration, suspect, ref_values, list(suspect), context)
     return {

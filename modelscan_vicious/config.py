@@ -52,9 +52,10 @@ RELEASE_CHOICES = ("logits", "softmax", "label")  # plus "top-K" for K >= 1
 DEVICES = ("auto", "cpu", "cuda")
 FORMATS = ("json", "html", "sarif")
 EXECUTORS = ("local", "ray")
-# How honest references are made (scanning/references.py): trained from scratch (the calibrated method),
-# the suspect with its head (last two weight layers) re-trained (training/head.py; for models too large to train from
-# scratch in the time given), or `auto`: from scratch when it fits --timeout, else the head method.
+# How honest references are made (scanning/references.py): trained from scratch, the suspect with its head
+# (last two weight layers) re-trained (training/head.py; for models too large to train from scratch in the time
+# given), or `auto`: from scratch when it fits --timeout, else the head method; where the calibration file has
+# a head fit, also the head method when from-scratch references would take over 10 minutes (scanning/cost.py).
 REFERENCE_METHODS = ("auto", "scratch", "head")
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-SCHEMA_VERSION = "1.4.0"
+SCHEMA_VERSION = "1.5.0"
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,8 @@ class ViciousnessResult:
     notes: list[str] = field(default_factory=list)
     # what the calibration's own scans had: "auxiliary" inputs, or the "labelled-only" set (no --aux)
     calibration_data: str = "auxiliary"
+    # the reference method of the calibration's own scans: "scratch", or "head" (fitted on head-reference scans)
+    calibration_references: str = "scratch"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -63,6 +65,7 @@ class ViciousnessResult:
             "calibration": self.calibration,
             "notes": list(self.notes),
             "calibration_data": self.calibration_data,
+            "calibration_references": self.calibration_references,
         }
 
 
@@ -169,6 +172,7 @@ class CostInfo:
     reductions: list[str]  # e.g. "reference epochs 20 -> 6"; empty: the full method ran
     budget: dict[str, Any]  # the budget that ran (settings.budget is the one asked for)
     reference_method: str = "scratch"  # how the references were made: "scratch" or "head" (config.REFERENCE_METHODS)
+    reference_choice: str = ""  # why --references auto took head references although from-scratch ones were calibrated
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

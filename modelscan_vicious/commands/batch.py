@@ -101,14 +101,16 @@ def _same_calibration(document: dict[str, Any]) -> bool:
     if viciousness is None:
         return True  # no probability was computed: nothing calibrated to go stale
     try:
-        current, data, _ = calibration_for_scan(viciousness["mode"], labelled_only=document["settings"]["aux"] is None)
+        references = (document.get("cost") or {}).get("reference_method", "scratch")
+        current = calibration_for_scan(viciousness["mode"], document["settings"]["aux"] is None, references)
     except DetectorError:
         return False
     held_out = [note for note in viciousness.get("notes", []) if note.startswith(HELD_OUT_NOTE_PREFIX)]
-    now = current.held_out_note()
+    now = current.model.held_out_note()
     return bool(
-        data == viciousness.get("calibration_data")
-        and current.describe() == viciousness["calibration"]
+        current.data == viciousness.get("calibration_data")
+        and current.references == viciousness.get("calibration_references", "scratch")
+        and current.model.describe() == viciousness["calibration"]
         and held_out == ([now] if now else [])
     )
 

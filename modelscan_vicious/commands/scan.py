@@ -82,8 +82,8 @@ def scan_command(
     references: Annotated[
         str,
         typer.Option(
-            help="Honest references: scratch (trained from scratch, calibrated), head (the suspect with its "
-            "head re-trained: large models) or auto (scratch when it fits --timeout)."
+            help="Honest references: scratch (trained from scratch), head (the suspect with its head "
+            "re-trained: large models) or auto (scratch when it fits --timeout and, given a head fit, 10 min)."
         ),
     ] = DEFAULTS["references"],
     jobs: Annotated[int, typer.Option(help="Scan this many models in parallel processes.")] = DEFAULTS["jobs"],

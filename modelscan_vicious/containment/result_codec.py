@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from modelscan_vicious.detectors.calibration import AUXILIARY, CALIBRATION_DATA
+from modelscan_vicious.detectors.calibration import AUXILIARY, CALIBRATION_DATA, CALIBRATION_REFERENCES, SCRATCH
 from modelscan_vicious.errors import ContainmentError
 from modelscan_vicious.results import (
     ContainmentInfo,
@@ -94,13 +94,15 @@ def viciousness_from_dict(document: dict[str, Any] | None) -> ViciousnessResult 
         mode=document["mode"],
         calibration=document["calibration"],
         notes=list(document["notes"]),
-        calibration_data=_calibration_data(document.get("calibration_data", AUXILIARY)),  # absent before 1.4.0
+        calibration_data=_one_of(document.get("calibration_data", AUXILIARY), CALIBRATION_DATA),  # absent < 1.4.0
+        # absent before 1.5.0: every fit was made on from-scratch references
+        calibration_references=_one_of(document.get("calibration_references", SCRATCH), CALIBRATION_REFERENCES),
     )
 
 
-def _calibration_data(value: Any) -> str:
-    if value not in CALIBRATION_DATA:
-        raise ValueError(f"calibration_data must be one of {', '.join(CALIBRATION_DATA)}, got {value!r}")
+def _one_of(value: Any, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ValueError(f"expected one of {', '.join(allowed)}, got {value!r}")
     return str(value)
 
 

@@ -46,6 +46,7 @@ class DetectorContext:
     device: str
     white_box: bool
     labelled_only: bool = False  # no --aux: the attack and the references learned from the labelled set alone
+    references_method: str = "scratch"  # how the references were made: "scratch" or "head"
 
 
 @dataclass(frozen=True)

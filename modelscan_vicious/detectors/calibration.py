@@ -77,11 +77,19 @@ class CalibrationModel:
 LABELLED_ONLY = "labelled-only"
 AUXILIARY = "auxiliary"  # the fit made on scans with --aux (modes keyed by access alone)
 CALIBRATION_DATA = (AUXILIARY, LABELLED_ONLY)  # what a report's viciousness.calibration_data may say
+# Head references (the suspect with its head re-trained) sit closer to the suspect than copies trained from
+# scratch, so the same model's z-scores differ by method: head scans have their own fit, keyed
+# "white-box/head[/labelled-only]" (a black box has no head to re-train).
+HEAD = "head"
+SCRATCH = "scratch"
+CALIBRATION_REFERENCES = (SCRATCH, HEAD)  # what a report's viciousness.calibration_references may say
 
 
-def calibration_mode(access: str, labelled_only: bool) -> str:
-    """The calibration file's key for a scan: `access` is "white-box" or "black-box"."""
-    return f"{access}/{LABELLED_ONLY}" if labelled_only else access
+def calibration_mode(access: str, labelled_only: bool, references: str = SCRATCH) -> str:
+    """The calibration file's key for a scan: `access` is "white-box" or "black-box", `references` the
+    reference method the scan used ("scratch" or "head")."""
+    key = f"{access}/{HEAD}" if references == HEAD else access
+    return f"{key}/{LABELLED_ONLY}" if labelled_only else key
 
 
 CALIBRATION_ENV = "MODELSCAN_VICIOUS_CALIBRATION"  # benchmarks point this at a refit under test
@@ -104,7 +112,7 @@ def load_calibration(mode: str, path: Path | None = None) -> CalibrationModel:
             features=tuple(entry["features"]),
             coef=np.asarray(entry["coef"], dtype=np.float64),
             intercept=float(entry["intercept"]),
-            # a mode fitted on other scans (labelled-only) carries its own provenance
+            # a mode fitted on other scans (labelled-only, head references) carries its own provenance
             provenance={**document.get("provenance", {}), **entry.get("provenance", {})},
             held_out=tuple(HeldOutCheck(**check) for check in entry.get("held_out", [])),
         )
@@ -112,20 +120,57 @@ def load_calibration(mode: str, path: Path | None = None) -> CalibrationModel:
         raise DetectorError(f"calibration file {path} is missing or has no '{mode}' model ({err})") from err
 
 
-def calibration_for_scan(access: str, labelled_only: bool) -> tuple[CalibrationModel, str, list[str]]:
-    """(calibration, what its scans had, notes). A scan without --aux takes the fit made on scans without
-    auxiliary inputs; a calibration file that lacks one (an older or user-made file) falls back to the
-    auxiliary fit, and the note says so (the pipeline then keeps the verdict from `passed`)."""
+def has_calibration(mode: str) -> bool:
+    """Whether the calibration file in use has a fit for `mode`."""
+    try:
+        load_calibration(mode)
+    except DetectorError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class ChosenCalibration:
+    """The fit a scan's P(vicious) comes from, and what that fit's own scans were like."""
+
+    model: CalibrationModel
+    data: str  # AUXILIARY or LABELLED_ONLY
+    references: str  # SCRATCH or HEAD: the reference method of the fit's own scans
+    notes: list[str]
+
+
+def calibration_for_scan(access: str, labelled_only: bool, references: str = SCRATCH) -> ChosenCalibration:
+    """The fit made on scans like this one (with or without --aux, from-scratch or head references).
+
+    A calibration file that lacks it (an older or user-made file) falls back to the fit on from-scratch
+    references, then to the auxiliary one, and the notes say so: the pipeline keeps such a scan's verdict
+    from `passed`, since its P(vicious) was calibrated on other scans."""
+    notes: list[str] = []
+    if references == HEAD:
+        try:
+            model = load_calibration(calibration_mode(access, labelled_only, HEAD))
+        except DetectorError as err:
+            notes.append(
+                f"no calibration for head references ({first_line(err)}); P(vicious) uses the one fitted on "
+                "references trained from scratch"
+            )
+        else:
+            data = LABELLED_ONLY if labelled_only else AUXILIARY
+            what = "without --aux, " if labelled_only else ""
+            notes.append(
+                f"head references: P(vicious) from the calibration fitted on head-reference scans ({what}same method)"
+            )
+            return ChosenCalibration(model, data, HEAD, notes + _held_out_notes(model))
     if labelled_only:
         try:
-            calibration = load_calibration(calibration_mode(access, labelled_only=True))
+            model = load_calibration(calibration_mode(access, labelled_only=True))
         except DetectorError as err:
             note = f"no calibration for scans without --aux ({first_line(err)}); P(vicious) uses the auxiliary one"
-            return load_calibration(access), AUXILIARY, [note]
-        notes = ["no --aux: P(vicious) from the calibration fitted on scans without --aux"]
-        return calibration, LABELLED_ONLY, notes + _held_out_notes(calibration)
-    calibration = load_calibration(access)
-    return calibration, AUXILIARY, _held_out_notes(calibration)
+            return ChosenCalibration(load_calibration(access), AUXILIARY, SCRATCH, [*notes, note])
+        notes.append("no --aux: P(vicious) from the calibration fitted on scans without --aux")
+        return ChosenCalibration(model, LABELLED_ONLY, SCRATCH, notes + _held_out_notes(model))
+    model = load_calibration(access)
+    return ChosenCalibration(model, AUXILIARY, SCRATCH, notes + _held_out_notes(model))
 
 
 def _held_out_notes(calibration: CalibrationModel) -> list[str]:

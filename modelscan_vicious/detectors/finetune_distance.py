@@ -50,7 +50,8 @@ class FineTuneDistanceDetector(Detector):
         ref_values = {n: np.array([r[n] for r in references]) for n in names}
         z_scores = {n: robust_z(suspect[n], ref_values[n]) for n in names}
         mode = "white-box" if context.white_box else "black-box"
-        calibration, calibration_data, notes = calibration_for_scan(mode, context.labelled_only)
+        chosen = calibration_for_scan(mode, context.labelled_only, context.references_method)
+        calibration, notes = chosen.model, list(chosen.notes)
         probability = calibration.probability(z_scores)
         interval = bootstrap_interval(calibration, suspect, ref_values, names, context)
         evidence = [
@@ -60,7 +61,14 @@ class FineTuneDistanceDetector(Detector):
         if not context.white_box:
             notes.append("black-box mode: no trainable copy, so no fine-tuning evidence")
         return ViciousnessResult(
-            probability, interval, evidence, mode, calibration.describe(), notes, calibration_data=calibration_data
+            probability,
+            interval,
+            evidence,
+            mode,
+            calibration.describe(),
+            notes,
+            calibration_data=chosen.data,
+            calibration_references=chosen.references,
         )
 
     def _statistics(self, model: ModelUnderTest, context: DetectorContext) -> dict[str, float]:

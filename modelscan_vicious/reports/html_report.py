@@ -110,9 +110,13 @@ def build_context(result: ScanResult) -> dict[str, Any]:
 
 
 REFERENCE_METHOD_WORDS = {
-    "scratch": "trained from scratch for the task alone (the calibrated method)",
-    "head": "the model's head (last two weight layers) re-trained for the task alone, the rest frozen: "
-    "weaker evidence, never passed",
+    "scratch": "trained from scratch for the task alone",
+    "head": "the model's head (last two weight layers) re-trained for the task alone, the rest frozen",
+}
+CALIBRATION_WORDS = {  # (reference method, the calibration's own references)
+    ("scratch", "scratch"): "P(vicious) calibrated on scans with the same method",
+    ("head", "head"): "P(vicious) calibrated on head-reference scans",
+    ("head", "scratch"): "P(vicious) calibrated on references trained from scratch only: never passed",
 }
 
 
@@ -128,9 +132,18 @@ def cost_view(result: ScanResult) -> dict[str, Any] | None:
         "parameters": f"{cost.parameters:,}",
         "flops": f"{cost.flops_per_input:,.0f}" if cost.flops_per_input else "not countable",
         "timeout_s": cost.timeout_s,
-        "method": REFERENCE_METHOD_WORDS.get(cost.reference_method, cost.reference_method),
+        "method": _method_words(cost.reference_method, result),
+        "reference_choice": cost.reference_choice,
         "reductions": list(cost.reductions),
     }
+
+
+def _method_words(method: str, result: ScanResult) -> str:
+    words = REFERENCE_METHOD_WORDS.get(method, method)
+    if result.viciousness is None:
+        return words
+    calibrated = CALIBRATION_WORDS.get((method, result.viciousness.calibration_references))
+    return f"{words} ({calibrated})" if calibrated else words
 
 
 def verdict_view(result: ScanResult, gates: Gates) -> dict[str, Any]:

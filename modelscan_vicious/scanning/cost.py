@@ -5,12 +5,15 @@ reference copy and of the surrogate decoder on 128 inputs, a batch of queries to
 multiplies them by the work the budget asks for. Timing beats a FLOP count here: the same FLOPs cost
 very different times through onnxruntime, TorchScript and fx graphs, and on a busy machine.
 
-With `--references auto`, references trained from scratch (the calibrated method) are used when they
-fit, or need at most halving; otherwise the head method (the suspect with its head re-trained, `training/head.py`),
-whose epoch is timed too, and the report records the switch. When the estimate still does not fit the
-time left, every iterative quantity is scaled down by the same factor (and the references drop to two
-below a quarter); the report records each reduction, and a reduced scan is never reported as
-`passed`. When even the smallest scan cannot fit, the scan stops before the heavy
+With `--references auto`, references trained from scratch are used when they fit, or need at most halving;
+otherwise the head method (the suspect with its head re-trained, `training/head.py`), whose epoch is timed
+too, and the report records the switch as a reduction. Where the calibration file has a fit for head-reference
+scans, head references are a full method of their own: `auto` then takes them whenever from-scratch ones
+would need any reduction or take over SCRATCH_PREFERRED_S, and records why in `reference_choice`.
+
+When the estimate still does not fit the time left, every iterative quantity is scaled down by the same
+factor (and the references drop to two below a quarter); the report records each reduction, and a reduced
+scan is never reported as `passed`. When even the smallest scan cannot fit, the scan stops before the heavy
 stages with a one-line error naming what would help.
 """
 
@@ -32,9 +35,14 @@ SAMPLE = 128  # inputs in each timed epoch
 BATCH = 64  # the batch size of reference training, fine-tuning and the decoder
 SAFETY = 0.8  # share of the time left the estimate may fill: timings vary with machine load
 MIN_SCALE = 0.05  # below this the checks would be too weak to mean anything: stop instead
-# `auto` keeps the calibrated from-scratch references, reduced, while they need at most this much scaling
-# down; below it, head references (uncalibrated but cheap) at full budget are the stronger check.
+# Without a head fit in the calibration file, `auto` keeps the calibrated from-scratch references, reduced,
+# while they need at most this much scaling down; below it, head references (uncalibrated but cheap) at
+# full budget are the stronger check.
 MIN_SCRATCH_SCALE = 0.5
+# With a head fit, both methods give a calibrated P(vicious), and a reduced scan can never pass: `auto`
+# then takes head references whenever from-scratch ones would not fit at full budget, or would make the
+# scan longer than this (issue 14's goal for a CIFAR ResNet-18 on 2 cores: 10 minutes).
+SCRATCH_PREFERRED_S = 600.0
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,7 @@ class Fit:
     reference_method: str  # "scratch" | "head"
     estimate: dict[str, float]
     reductions: list[str]
+    reference_choice: str = ""  # why `auto` took head references over calibrated from-scratch ones; "" otherwise
 
 
 def stage_seconds(budget: Budget, times: StepTimes, work: Workload, method: str = "scratch") -> dict[str, float]:
@@ -112,10 +121,17 @@ def reduced_budget(budget: Budget, scale: float) -> tuple[Budget, list[str]]:
 
 
 def fit_to_time(
-    budget: Budget, times: StepTimes, work: Workload, seconds_left: float, timeout_s: float, method: str = "scratch"
+    budget: Budget,
+    times: StepTimes,
+    work: Workload,
+    seconds_left: float,
+    timeout_s: float,
+    method: str = "scratch",
+    head_calibrated: bool = False,
 ) -> Fit:
     """The budget and reference method to run, their estimate, and the reductions made so they fit
-    `seconds_left`. `method` "auto" tries from-scratch references first, then the head method."""
+    `seconds_left`. `method` "auto" tries from-scratch references first, then the head method;
+    `head_calibrated`: the calibration file has a fit for head-reference scans like this one."""
     allowed = SAFETY * seconds_left
     if method == "auto":
         candidates = ["scratch", "head"] if times.head_epoch is not None else ["scratch"]
@@ -124,10 +140,21 @@ def fit_to_time(
     for chosen in candidates:
         estimate = stage_seconds(budget, times, work, chosen)
         total = sum(estimate.values())
+        if chosen == "scratch" and len(candidates) > 1 and head_calibrated:
+            if total <= min(allowed, SCRATCH_PREFERRED_S):
+                return Fit(budget, chosen, estimate, [])
+            why = (
+                "would not fit --timeout"
+                if total > allowed
+                else f"above the {_minutes(SCRATCH_PREFERRED_S)} auto allows them"
+            )
+            choice = f"head references, calibrated: from-scratch ones est. {_minutes(total)}, {why}"
+            head = fit_to_time(budget, times, work, seconds_left, timeout_s, "head")
+            return replace(head, reference_choice=choice)  # calibrated head references: no reduction
         if total <= allowed:
             return Fit(budget, chosen, estimate, _switch_note(candidates, chosen, budget, times, work))
         if chosen == "scratch" and allowed / total >= MIN_SCRATCH_SCALE:
-            break  # mildly reduced from-scratch references rather than head ones
+            break  # mildly reduced from-scratch references rather than uncalibrated head ones
     scale = allowed / total
     if scale < MIN_SCALE:
         raise ResourceLimitError(

@@ -163,10 +163,10 @@ def scan_limits(
     limits = []
     if cost.reductions:
         limits.append(f"reduced to fit --timeout ({'; '.join(cost.reductions)})")
-    if cost.reference_method == "head":
+    if cost.reference_method == "head" and (viciousness is None or viciousness.calibration_references != "head"):
         limits.append(
-            "references re-trained only the model's head (its last two weight layers) on its own features: "
-            "weaker evidence than references trained from scratch, on which P(vicious) was calibrated"
+            "references re-trained only the model's head (its last two weight layers) on its own features, but "
+            "P(vicious) was calibrated on references trained from scratch (no fit for head references here)"
         )
     if reconstruction is None or not reconstruction.lower_bound:
         return limits
@@ -196,6 +196,7 @@ def _estimate(loaded: LoadedInputs, config: ScanConfig, started: float) -> CostI
     from dataclasses import asdict
 
     from modelscan_vicious.attacks.rmle import RMLE_RELEASES
+    from modelscan_vicious.detectors.calibration import HEAD, calibration_mode, has_calibration
     from modelscan_vicious.scanning.cost import Workload, fit_to_time, measure
 
     if loaded.trainable is not None:
@@ -223,7 +224,10 @@ def _estimate(loaded: LoadedInputs, config: ScanConfig, started: float) -> CostI
         raise ModelNotTrainableError(
             f"--references head: the model has no output layer with {loaded.model.n_outputs} outputs to re-train"
         )
-    fit = fit_to_time(config.budget, times, work, left, config.timeout_s, method)
+    head_calibrated = method == "auto" and has_calibration(
+        calibration_mode("white-box", labelled_only=not config.aux, references=HEAD)
+    )
+    fit = fit_to_time(config.budget, times, work, left, config.timeout_s, method, head_calibrated)
     steps = {"reference_epoch_128_inputs": round(times.reference_epoch, 4)}
     if times.head_epoch is not None:
         steps["head_epoch_128_inputs"] = round(times.head_epoch, 4)
@@ -240,6 +244,7 @@ def _estimate(loaded: LoadedInputs, config: ScanConfig, started: float) -> CostI
         reductions=fit.reductions,
         budget=asdict(fit.budget),
         reference_method=fit.reference_method,
+        reference_choice=fit.reference_choice,
     )
 
 
@@ -407,6 +412,7 @@ def _detector_context(
         device=config.device,
         white_box=loaded.trainable is not None,
         labelled_only=not config.aux,  # `--aux noise` is not the labelled set: it keeps the auxiliary fit
+        references_method=config.references,  # after the cost estimate: the method the scan really used
     )
 
 

@@ -67,7 +67,7 @@ def test_each_mode_gets_the_counts_of_its_own_scans_at_the_default_gate(tmp_path
     assert modes["black-box"]["held_out"] == [
         {"zoo": "test zoo", "threshold": 0.65, "n_honest": 1, "honest_flagged": 1, "n_leaking": 0, "leaking_flagged": 0}
     ]
-    note = calibration_for_scan("white-box", labelled_only=True)[2][-1]
+    note = calibration_for_scan("white-box", labelled_only=True).notes[-1]
     assert note.endswith(
         "other (P >= 0.65): honest 0/9 flagged, leaking vicious 9/9 flagged; "
         "test zoo (P >= 0.65): honest 1/2 flagged, leaking vicious 1/2 flagged"

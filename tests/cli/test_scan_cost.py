@@ -63,6 +63,35 @@ def test_auto_takes_head_references_when_only_they_fit_and_never_passes(
     assert document["viciousness"]["probability"] is not None
 
 
+def test_with_a_head_fit_auto_takes_calibrated_head_references_and_may_pass(
+    tiny_models, labels_csv, aux_npz, tmp_path, tiny_scan, monkeypatch
+):
+    """A calibration file with a head fit: scratch references that would be slow give way to head ones at
+    full budget, scored by that fit; nothing is reduced, so the verdict is the gates' own."""
+    from modelscan_vicious.detectors.calibration import CALIBRATION_ENV, calibration_path
+
+    document = json.loads(calibration_path().read_text())
+    document["modes"]["white-box/head"] = {**document["modes"]["white-box"], "provenance": {"dataset": "test head"}}
+    calibration = tmp_path / "calibration.json"
+    calibration.write_text(json.dumps(document))
+    monkeypatch.setenv(CALIBRATION_ENV, str(calibration))
+    slow_scratch = StepTimes(
+        reference_epoch=5.0, head_epoch=1e-4, decoder_epoch=0.0, query=0.0, parameters=1, flops_per_input=1.0
+    )
+    monkeypatch.setattr(cost, "measure", lambda *args: slow_scratch)
+    monkeypatch.setattr(cost, "SCRATCH_PREFERRED_S", 1.0)  # a tiny model's "slow" scratch scan
+    model = tiny_models.honest_onnx.path
+    flags = ["--no-containment", "--fail-on-risk", HIGH_RISK_GATE, "--fail-on-probability", "1.0"]
+    scan([model], tmp_path, *flags, "--format", "json", labels=labels_csv, aux=aux_npz)
+    report_document = report(tmp_path, model.stem)
+    assert report_document["cost"]["reference_method"] == "head" and report_document["cost"]["reductions"] == []
+    assert report_document["cost"]["reference_choice"].startswith("head references, calibrated: from-scratch ones est.")
+    assert report_document["viciousness"]["calibration_references"] == "head"
+    assert "test head" in report_document["viciousness"]["calibration"]
+    assert report_document["verdict"]["status"] == "passed"  # calibrated head references are the full method
+    assert not any("head" in reason for reason in report_document["verdict"]["reasons"])
+
+
 def test_an_unknown_reference_method_is_a_usage_error(tiny_models, labels_csv, tmp_path, tiny_scan):
     from modelscan_vicious.errors import EXIT_USAGE_ERROR
 

@@ -15,10 +15,15 @@ BLACK_BOX = WHITE_BOX[:3]
 
 
 def calibration_document(
-    *, gain_coef: float = 1.0, intercept: float = 0.0, labelled_only_intercept: float | None = None
+    *,
+    gain_coef: float = 1.0,
+    intercept: float = 0.0,
+    labelled_only_intercept: float | None = None,
+    head_intercept: float | None = None,
 ) -> dict:
     """Only inversion_gain counts: p = sigmoid(gain_coef * z_gain + intercept). With
-    `labelled_only_intercept`, the file also holds the modes for scans without --aux (6 fixtures)."""
+    `labelled_only_intercept`, the file also holds the modes for scans without --aux (6 fixtures); with
+    `head_intercept`, the white-box mode for head-reference scans with --aux (8 fixtures)."""
     modes = {
         "white-box": {"features": WHITE_BOX, "coef": [gain_coef, 0.0, 0.0, 0.0], "intercept": intercept},
         "black-box": {"features": BLACK_BOX, "coef": [gain_coef, 0.0, 0.0], "intercept": intercept},
@@ -27,6 +32,9 @@ def calibration_document(
         own = {"provenance": {"n_models": 6, "dataset": "test, scanned without --aux"}}
         for access in ("white-box", "black-box"):
             modes[f"{access}/labelled-only"] = {**modes[access], "intercept": labelled_only_intercept, **own}
+    if head_intercept is not None:
+        head = {"provenance": {"n_models": 8, "dataset": "test, head references"}}
+        modes["white-box/head"] = {**modes["white-box"], "intercept": head_intercept, **head}
     return {
         "provenance": {"n_models": 4, "n_honest": 2, "n_vicious": 2, "dataset": "test", "created": "today"},
         "modes": modes,

@@ -11,8 +11,10 @@ from modelscan_vicious.detectors.calibration import (
     CALIBRATION_ENV,
     Z_CLIP,
     calibration_for_scan,
+    calibration_mode,
     calibration_path,
     fit_calibration,
+    has_calibration,
     load_calibration,
 )
 from modelscan_vicious.errors import DetectorError
@@ -106,15 +108,16 @@ def _check(zoo, honest_flagged, leaking_flagged, threshold=0.65):
 def test_held_out_checks_become_one_note_citing_every_zoo(use_calibration):
     path = use_calibration()
     assert load_calibration("white-box").held_out_note() is None
-    assert calibration_for_scan("white-box", labelled_only=False)[2] == []  # unmeasured: nothing claimed
+    assert calibration_for_scan("white-box", labelled_only=False).notes == []  # unmeasured: nothing claimed
     _with_held_out(path, "white-box", [_check("digits 8x8", 6, 18), _check("MNIST 28x28", 0, 23)])
-    _, data, notes = calibration_for_scan("white-box", labelled_only=False)
-    assert data == "auxiliary" and len(notes) == 1
+    chosen = calibration_for_scan("white-box", labelled_only=False)
+    notes = chosen.notes
+    assert chosen.data == "auxiliary" and chosen.references == "scratch" and len(notes) == 1
     assert notes[0] == (
         "this calibration on held-out zoos scanned the same way: digits 8x8 (P >= 0.65): honest 6/40 flagged, "
         "leaking vicious 18/24 flagged; MNIST 28x28 (P >= 0.65): honest 0/40 flagged, leaking vicious 23/24 flagged"
     )
-    assert calibration_for_scan("black-box", labelled_only=False)[2] == []  # a record belongs to its mode
+    assert calibration_for_scan("black-box", labelled_only=False).notes == []  # a record belongs to its mode
 
 
 def test_each_held_out_zoo_names_the_gate_its_counts_are_at(use_calibration):
@@ -129,3 +132,35 @@ def test_a_malformed_held_out_record_is_a_detector_error(use_calibration):
     _with_held_out(path, "white-box", [{"zoo": "x", "flagged": 3}])
     with pytest.raises(DetectorError, match="white-box"):
         load_calibration("white-box")
+
+
+def test_calibration_modes_are_keyed_by_access_aux_and_reference_method():
+    assert calibration_mode("white-box", labelled_only=False) == "white-box"
+    assert calibration_mode("black-box", labelled_only=True) == "black-box/labelled-only"
+    assert calibration_mode("white-box", labelled_only=False, references="head") == "white-box/head"
+    assert calibration_mode("white-box", labelled_only=True, references="head") == "white-box/head/labelled-only"
+
+
+def test_a_head_scan_takes_the_head_fit_where_the_file_has_one(use_calibration):
+    use_calibration(intercept=0.0, head_intercept=-2.0)
+    assert has_calibration("white-box/head") and not has_calibration("white-box/head/labelled-only")
+    chosen = calibration_for_scan("white-box", labelled_only=False, references="head")
+    assert chosen.references == "head" and chosen.data == "auxiliary" and chosen.model.mode == "white-box/head"
+    z = {"inversion_gain": 2.0, "within_class_variance": 5.0, "within_class_rank": 5.0, "finetune_drift": 5.0}
+    assert chosen.model.probability(z) == pytest.approx(0.5)  # sigmoid(2 - 2): only the gain counts
+    assert "8 fixtures" in chosen.model.describe()  # the head fit's own provenance
+    assert any("fitted on head-reference scans" in n for n in chosen.notes)
+    # No head fit without --aux in this file: the labelled-only scratch fit would be next; here the
+    # auxiliary one. Either way the scan says it is not scored by a head fit (references "scratch").
+    fallback = calibration_for_scan("white-box", labelled_only=True, references="head")
+    assert fallback.references == "scratch" and fallback.model.mode == "white-box"
+    assert fallback.notes[0].startswith("no calibration for head references")
+    # A from-scratch scan never takes the head fit.
+    assert calibration_for_scan("white-box", labelled_only=False).model.mode == "white-box"
+
+
+def test_without_a_head_fit_a_head_scan_falls_back_and_says_so(use_calibration):
+    use_calibration()
+    chosen = calibration_for_scan("white-box", labelled_only=False, references="head")
+    assert chosen.references == "scratch" and chosen.model.mode == "white-box"
+    assert "no calibration for head references" in chosen.notes[0] and "white-box/head" in chosen.notes[0]

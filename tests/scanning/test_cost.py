@@ -74,6 +74,35 @@ def test_auto_switches_to_head_references_when_only_they_fit_and_says_so():
     assert fit_to_time(BUDGETS["fast"], no_head, work, left, 100, method="auto").reference_method == "scratch"
 
 
+def test_with_a_head_fit_auto_prefers_head_references_to_slow_or_reduced_scratch_ones():
+    # A large model: from-scratch reference training takes most of the scan, the head's a sliver.
+    times = StepTimes(**{**TIMES.__dict__, "head_epoch": 0.01})
+    work = Workload(**{**WORK.__dict__, "reference_inputs": 20 * WORK.reference_inputs})
+    scratch = sum(stage_seconds(BUDGETS["fast"], times, work, "scratch").values())
+    head = sum(stage_seconds(BUDGETS["fast"], times, work, "head").values())
+    assert scratch > cost.SCRATCH_PREFERRED_S > head
+    # Scratch fits --timeout but takes longer than auto allows: head at full budget, no reduction.
+    plenty = fit_to_time(BUDGETS["fast"], times, work, 10 * scratch, 1e6, method="auto", head_calibrated=True)
+    assert plenty.reference_method == "head" and plenty.budget == BUDGETS["fast"] and plenty.reductions == []
+    assert "above the 10.0 min auto allows" in plenty.reference_choice
+    # Without a head fit the same time keeps the calibrated from-scratch references.
+    uncalibrated = fit_to_time(BUDGETS["fast"], times, work, 10 * scratch, 1e6, method="auto")
+    assert uncalibrated.reference_method == "scratch" and uncalibrated.reference_choice == ""
+    # Scratch would need a mild reduction (which never passes): head at full budget instead.
+    mild = fit_to_time(BUDGETS["fast"], times, work, 0.7 * scratch / cost.SAFETY, 1e6, "auto", head_calibrated=True)
+    assert (
+        mild.reference_method == "head" and mild.reductions == [] and "would not fit --timeout" in mild.reference_choice
+    )
+    # A quick scratch scan stays scratch; an explicit --references scratch is never switched.
+    quick = fit_to_time(BUDGETS["fast"], TIMES, WORK, 1e6, 1e6, method="auto", head_calibrated=True)
+    assert quick.reference_method == "scratch" and sum(quick.estimate.values()) <= cost.SCRATCH_PREFERRED_S
+    asked = fit_to_time(BUDGETS["fast"], times, work, 10 * scratch, 1e6, method="scratch", head_calibrated=True)
+    assert asked.reference_method == "scratch"
+    # Too little time even for head references: head, reduced, and the reductions say so.
+    tight = fit_to_time(BUDGETS["fast"], times, work, head / 2, 1e6, method="auto", head_calibrated=True)
+    assert tight.reference_method == "head" and tight.reductions and tight.budget.reference_epochs < 20
+
+
 def test_a_scan_that_cannot_fit_stops_with_what_would_help():
     with pytest.raises(ResourceLimitError, match="raise --timeout, use --device cuda"):
         fit_to_time(BUDGETS["fast"], TIMES, WORK, seconds_left=1.0, timeout_s=5)

@@ -69,3 +69,11 @@ def test_reductions_and_head_references_are_limits_whatever_the_data():
     cost = replace(FULL_COST, reductions=["attack epochs 40 -> 20"], reference_method="head")
     limits = scan_limits(cost, reconstruction(False), viciousness(AUXILIARY), RELATIVE_GATE, 200)
     assert [limit.split(" ")[0] for limit in limits] == ["reduced", "references"]
+
+
+def test_head_references_scored_by_a_head_fit_are_the_full_method():
+    cost = replace(FULL_COST, reference_method="head")
+    calibrated = replace(viciousness(AUXILIARY), calibration_references="head")
+    assert scan_limits(cost, reconstruction(False), calibrated, RELATIVE_GATE, 200) == []
+    limits = scan_limits(cost, reconstruction(False), viciousness(AUXILIARY), RELATIVE_GATE, 200)
+    assert len(limits) == 1 and "calibrated on references trained from scratch" in limits[0]
