@@ -95,10 +95,18 @@ def row(name: str, outcome: dict) -> list:
         outcome["peak_mb"],
         round(estimated),
         round(took),
-        cost.get("reference_method", "-"),
+        _references(cost, vic),
         "; ".join(cost.get("reductions", [])) or "none",
         "-" if vic.get("probability") is None else f"{vic['probability']:.2f}",
     ]
+
+
+def _references(cost: dict, viciousness: dict) -> str:
+    """The reference method, the fit P(vicious) came from, and why auto chose head references if it did."""
+    method = cost.get("reference_method", "-")
+    fitted = viciousness.get("calibration_references")
+    cell = f"{method} (P from the {fitted} fit)" if fitted else method
+    return f"{cell}: {cost['reference_choice']}" if cost.get("reference_choice") else cell
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -123,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     header = ["case", "parameters", "exit", "verdict", "wall s", "peak MB (largest child)", "estimated s"]
     header += ["stages took s", "references", "reductions", "P(vicious)"]
     command = f"OMP_NUM_THREADS=2 python -m benchmarks.large_scans --out {args.out} --epochs {args.epochs}"
-    body = f"Command: `{command}`{' --only ' + args.only if args.only else ''}\n\n" + table(header, rows)
+    command += f" --only {args.only}" if args.only else ""
+    body = f"Command: `{command}`\n\n" + table(header, rows)
     update_section(f"large-scans{'-' + args.only if args.only else ''}", body)
     print(body)
     return 0
