@@ -173,6 +173,7 @@ class CostInfo:
     budget: dict[str, Any]  # the budget that ran (settings.budget is the one asked for)
     reference_method: str = "scratch"  # how the references were made: "scratch" or "head" (config.REFERENCE_METHODS)
     reference_choice: str = ""  # why --references auto took head references although from-scratch ones were calibrated
+    head_calibrated: bool = False  # the calibration file had a head fit for this scan (auto's choice depends on it)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

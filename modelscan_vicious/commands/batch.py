@@ -18,7 +18,13 @@ from typing import Any
 
 from modelscan_vicious.config import ScanConfig
 from modelscan_vicious.containment.result_codec import viciousness_from_dict
-from modelscan_vicious.detectors.calibration import HELD_OUT_NOTE_PREFIX, calibration_for_scan
+from modelscan_vicious.detectors.calibration import (
+    HEAD,
+    HELD_OUT_NOTE_PREFIX,
+    calibration_for_scan,
+    calibration_mode,
+    has_calibration,
+)
 from modelscan_vicious.errors import DetectorError, UsageError
 from modelscan_vicious.results import (
     SCHEMA_VERSION,
@@ -105,6 +111,8 @@ def _same_calibration(document: dict[str, Any]) -> bool:
         current = calibration_for_scan(viciousness["mode"], document["settings"]["aux"] is None, references)
     except DetectorError:
         return False
+    if _head_fit_changed(document):
+        return False  # `auto` would now choose its references differently
     held_out = [note for note in viciousness.get("notes", []) if note.startswith(HELD_OUT_NOTE_PREFIX)]
     now = current.model.held_out_note()
     return bool(
@@ -113,6 +121,17 @@ def _same_calibration(document: dict[str, Any]) -> bool:
         and current.model.describe() == viciousness["calibration"]
         and held_out == ([now] if now else [])
     )
+
+
+def _head_fit_changed(document: dict[str, Any]) -> bool:
+    """Whether a white-box `--references auto` scan's calibration file gained or lost its head fit since."""
+    cost = document.get("cost")
+    if cost is None or document["settings"].get("references") != "auto":
+        return False
+    if document["viciousness"]["mode"] != "white-box":
+        return False
+    mode = calibration_mode("white-box", document["settings"]["aux"] is None, HEAD)
+    return has_calibration(mode) != bool(cost.get("head_calibrated", False))
 
 
 def result_from_report(document: dict[str, Any]) -> ScanResult:

@@ -137,20 +137,11 @@ def fit_to_time(
         candidates = ["scratch", "head"] if times.head_epoch is not None else ["scratch"]
     else:
         candidates = [method]
+    if len(candidates) > 1 and head_calibrated:
+        return _auto_with_head_fit(budget, times, work, seconds_left, timeout_s)
     for chosen in candidates:
         estimate = stage_seconds(budget, times, work, chosen)
         total = sum(estimate.values())
-        if chosen == "scratch" and len(candidates) > 1 and head_calibrated:
-            if total <= min(allowed, SCRATCH_PREFERRED_S):
-                return Fit(budget, chosen, estimate, [])
-            why = (
-                "would not fit --timeout"
-                if total > allowed
-                else f"above the {_minutes(SCRATCH_PREFERRED_S)} auto allows them"
-            )
-            choice = f"head references, calibrated: from-scratch ones est. {_minutes(total)}, {why}"
-            head = fit_to_time(budget, times, work, seconds_left, timeout_s, "head")
-            return replace(head, reference_choice=choice)  # calibrated head references: no reduction
         if total <= allowed:
             return Fit(budget, chosen, estimate, _switch_note(candidates, chosen, budget, times, work))
         if chosen == "scratch" and allowed / total >= MIN_SCRATCH_SCALE:
@@ -165,6 +156,23 @@ def fit_to_time(
     reduced, notes = reduced_budget(budget, scale)
     switch = _switch_note(candidates, chosen, budget, times, work)
     return Fit(reduced, chosen, stage_seconds(reduced, times, work, chosen), switch + notes)
+
+
+def _auto_with_head_fit(budget: Budget, times: StepTimes, work: Workload, seconds_left: float, timeout_s: float) -> Fit:
+    """`auto` where both methods are calibrated. From-scratch references unless head ones are cheaper and
+    from-scratch ones would need reducing (a reduced scan never passes) or take over SCRATCH_PREFERRED_S;
+    a full from-scratch scan is kept over a reduced head one."""
+    allowed = SAFETY * seconds_left
+    scratch = sum(stage_seconds(budget, times, work, "scratch").values())
+    head = sum(stage_seconds(budget, times, work, "head").values())
+    scratch_fits, head_fits = scratch <= allowed, head <= allowed
+    if head >= scratch or (scratch_fits and (scratch <= SCRATCH_PREFERRED_S or not head_fits)):
+        return fit_to_time(budget, times, work, seconds_left, timeout_s, "scratch")
+    why = (
+        "would not fit --timeout" if not scratch_fits else f"above the {_minutes(SCRATCH_PREFERRED_S)} auto allows them"
+    )
+    choice = f"head references, calibrated: from-scratch ones est. {_minutes(scratch)}, {why}"
+    return replace(fit_to_time(budget, times, work, seconds_left, timeout_s, "head"), reference_choice=choice)
 
 
 def _switch_note(methods: list[str], chosen: str, budget: Budget, times: StepTimes, work: Workload) -> list[str]:

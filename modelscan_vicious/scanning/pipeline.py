@@ -245,6 +245,7 @@ def _estimate(loaded: LoadedInputs, config: ScanConfig, started: float) -> CostI
         budget=asdict(fit.budget),
         reference_method=fit.reference_method,
         reference_choice=fit.reference_choice,
+        head_calibrated=head_calibrated,
     )
 
 

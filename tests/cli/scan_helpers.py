@@ -36,15 +36,23 @@ HIGH_RISK_GATE = "100"  # no R reaches it: the risk gate never trips
 
 
 def write_calibration(
-    path: Path, *, gain_coef: float = 0.0, intercept: float = LOW_P_INTERCEPT, labelled_only: bool = False
+    path: Path,
+    *,
+    gain_coef: float = 0.0,
+    intercept: float = LOW_P_INTERCEPT,
+    labelled_only: bool = False,
+    head: bool = False,
 ) -> Path:
-    """A calibration file for CLI tests; `labelled_only` adds the same fit for scans without --aux."""
+    """A calibration file for CLI tests; `labelled_only` adds the same fit for scans without --aux, `head`
+    the same white-box fit for head-reference scans."""
     modes = {
         "white-box": {"features": WHITE_BOX, "coef": [gain_coef, 0, 0, 0], "intercept": intercept},
         "black-box": {"features": WHITE_BOX[:3], "coef": [gain_coef, 0, 0], "intercept": intercept},
     }
     if labelled_only:
         modes.update({f"{access}/labelled-only": entry for access, entry in list(modes.items())})
+    if head:
+        modes["white-box/head"] = modes["white-box"]
     provenance = {"n_models": 2, "n_honest": 1, "n_vicious": 1, "dataset": "cli-tests", "created": "now"}
     path.write_text(json.dumps({"provenance": provenance, "modes": modes}))
     return path

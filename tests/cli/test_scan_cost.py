@@ -44,8 +44,10 @@ def test_a_reduced_scan_is_reported_and_never_passes(
 def test_auto_takes_head_references_when_only_they_fit_and_never_passes(
     tiny_models, labels_csv, aux_npz, tmp_path, tiny_scan, monkeypatch
 ):
-    """Scratch references that would not fit, head ones that would: the scan re-trains the suspect's head,
-    records the switch and the method, and keeps the verdict from `passed`."""
+    """Scratch references that would not fit, head ones that would, and no head fit in the calibration file:
+    the scan re-trains the suspect's head, records the switch and the method, and keeps the verdict from
+    `passed`."""
+    _calibration_file(tmp_path, monkeypatch, head_fit=False)
     slow_scratch = StepTimes(
         reference_epoch=5.0, head_epoch=1e-4, decoder_epoch=0.0, query=0.0, parameters=1, flops_per_input=1.0
     )
@@ -68,13 +70,7 @@ def test_with_a_head_fit_auto_takes_calibrated_head_references_and_may_pass(
 ):
     """A calibration file with a head fit: scratch references that would be slow give way to head ones at
     full budget, scored by that fit; nothing is reduced, so the verdict is the gates' own."""
-    from modelscan_vicious.detectors.calibration import CALIBRATION_ENV, calibration_path
-
-    document = json.loads(calibration_path().read_text())
-    document["modes"]["white-box/head"] = {**document["modes"]["white-box"], "provenance": {"dataset": "test head"}}
-    calibration = tmp_path / "calibration.json"
-    calibration.write_text(json.dumps(document))
-    monkeypatch.setenv(CALIBRATION_ENV, str(calibration))
+    _calibration_file(tmp_path, monkeypatch, head_fit=True)
     slow_scratch = StepTimes(
         reference_epoch=5.0, head_epoch=1e-4, decoder_epoch=0.0, query=0.0, parameters=1, flops_per_input=1.0
     )
@@ -90,6 +86,19 @@ def test_with_a_head_fit_auto_takes_calibrated_head_references_and_may_pass(
     assert "test head" in report_document["viciousness"]["calibration"]
     assert report_document["verdict"]["status"] == "passed"  # calibrated head references are the full method
     assert not any("head" in reason for reason in report_document["verdict"]["reasons"])
+
+
+def _calibration_file(tmp_path, monkeypatch, *, head_fit: bool) -> None:
+    """The shipped calibration with (a copy of the white-box fit, named "test head") or without head fits."""
+    from modelscan_vicious.detectors.calibration import CALIBRATION_ENV, calibration_path
+
+    document = json.loads(calibration_path().read_text())
+    modes = {key: mode for key, mode in document["modes"].items() if "/head" not in key}
+    if head_fit:
+        modes["white-box/head"] = {**modes["white-box"], "provenance": {"dataset": "test head"}}
+    calibration = tmp_path / "calibration.json"
+    calibration.write_text(json.dumps({**document, "modes": modes}))
+    monkeypatch.setenv(CALIBRATION_ENV, str(calibration))
 
 
 def test_an_unknown_reference_method_is_a_usage_error(tiny_models, labels_csv, tmp_path, tiny_scan):

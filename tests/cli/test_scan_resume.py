@@ -82,3 +82,32 @@ def test_other_settings_or_a_changed_model_rescan(tiny_models, labels_csv, tmp_p
     assert any(n.endswith("z (P >= 0.65): honest 1/4 flagged, leaking vicious 2/3 flagged") for n in notes)
     scan([model], out, *args, "--seed", "1", labels=labels_csv)
     assert f"{SKIPPED}{model}" in capfd.readouterr().err
+
+
+def test_a_head_fit_added_to_the_calibration_makes_auto_scans_stale(
+    tiny_models, labels_csv, aux_npz, tmp_path, tiny_scan, capfd
+):
+    """`--references auto` chooses its references by whether a head fit exists: a report made without one
+    is rescanned once the file has one (and the new report records that it had)."""
+    model = tiny_models.honest_onnx.path
+    out = tmp_path / "out"
+    args = ("--fail-on-risk", HIGH_RISK_GATE, "--format", "json", "--no-cache", "--no-containment")
+    scan([model], out, *args, labels=labels_csv, aux=aux_npz)
+    report = out / f"{model.stem}.json"
+    assert json.loads(report.read_text())["cost"]["head_calibrated"] is False
+    capfd.readouterr()
+    tiny_scan.setenv(CALIBRATION_ENV, str(write_calibration(tmp_path / "with-head.json", head=True)))
+    scan([model], out, *args, labels=labels_csv, aux=aux_npz)
+    assert SKIPPED not in capfd.readouterr().err
+    rescanned = json.loads(report.read_text())
+    assert rescanned["cost"]["head_calibrated"] is True
+    assert rescanned["cost"]["reference_method"] == "scratch"  # a tiny model's scratch scan is quick: kept
+    scan([model], out, *args, labels=labels_csv, aux=aux_npz)
+    assert f"{SKIPPED}{model}" in capfd.readouterr().err
+    # --references scratch never depends on the head fit: its report stays up to date either way.
+    scratch_out = tmp_path / "scratch"
+    scan([model], scratch_out, *args, "--references", "scratch", labels=labels_csv, aux=aux_npz)
+    tiny_scan.setenv(CALIBRATION_ENV, str(write_calibration(tmp_path / "without-head.json")))
+    capfd.readouterr()
+    scan([model], scratch_out, *args, "--references", "scratch", labels=labels_csv, aux=aux_npz)
+    assert f"{SKIPPED}{model}" in capfd.readouterr().err

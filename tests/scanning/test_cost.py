@@ -103,6 +103,24 @@ def test_with_a_head_fit_auto_prefers_head_references_to_slow_or_reduced_scratch
     assert tight.reference_method == "head" and tight.reductions and tight.budget.reference_epochs < 20
 
 
+def test_with_a_head_fit_auto_never_trades_a_full_scan_for_a_reduced_or_slower_one():
+    # Head epochs timed slower than full ones (a cold first epoch): from-scratch stays, at full budget.
+    slow_head = StepTimes(**{**TIMES.__dict__, "head_epoch": 1.3})
+    work = Workload(**{**WORK.__dict__, "reference_inputs": 20 * WORK.reference_inputs})
+    scratch = sum(stage_seconds(BUDGETS["fast"], slow_head, work, "scratch").values())
+    assert scratch > cost.SCRATCH_PREFERRED_S
+    fit = fit_to_time(BUDGETS["fast"], slow_head, work, 10 * scratch, 1e6, method="auto", head_calibrated=True)
+    assert fit.reference_method == "scratch" and fit.reductions == [] and fit.reference_choice == ""
+    # Cheaper head references that would need reducing while from-scratch ones fit in full: from-scratch.
+    times = StepTimes(**{**TIMES.__dict__, "head_epoch": 0.01})
+    scratch = sum(stage_seconds(BUDGETS["fast"], times, work, "scratch").values())
+    head = sum(stage_seconds(BUDGETS["fast"], times, work, "head").values())
+    left = scratch / cost.SAFETY
+    with_budget = fit_to_time(BUDGETS["fast"], times, work, left, 1e6, method="auto", head_calibrated=True)
+    assert head < scratch and with_budget.reference_method == "head"  # head fits too: the quicker full scan
+    assert with_budget.reductions == []
+
+
 def test_a_scan_that_cannot_fit_stops_with_what_would_help():
     with pytest.raises(ResourceLimitError, match="raise --timeout, use --device cuda"):
         fit_to_time(BUDGETS["fast"], TIMES, WORK, seconds_left=1.0, timeout_s=5)
