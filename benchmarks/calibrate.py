@@ -172,7 +172,9 @@ RGB_ZOO_COMMAND = (
 # The zoos the head fit is made on: the RGB calibration zoo, scanned with --references head.
 HEAD_ZOO_COMMANDS = f"""\
 {RGB_ZOO_COMMAND}
-# scanned with head references and the neutral calibration, two halves side by side on one thread each, e.g.:
+# scanned with head references and the neutral calibration, one PyTorch thread per process, with --aux
+# (add --no-aux and write to benchmarks/out/head-noaux/ for the labelled-only head fit); to use both cores,
+# run two such commands side by side with --names for half the models each and merge them with scan_rows:
 OMP_NUM_THREADS=1 MODELSCAN_VICIOUS_CALIBRATION=benchmarks/neutral_calibration.json python -m benchmarks.scan_zoo --zoo benchmarks/out/rgb-calib --references head --out benchmarks/out/head/rgb-calib-scans.json"""  # noqa: E501
 
 
